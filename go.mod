@@ -1,0 +1,3 @@
+module tapagent
+
+go 1.24
