@@ -61,4 +61,3 @@ func (e *SetError) Error() string {
 }
 
 func (e *SetError) Unwrap() error { return e.Err }
-
