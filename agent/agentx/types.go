@@ -384,8 +384,8 @@ func (e ErrorStatus) String() string {
 //	Response:        SysUpTime, Error, Index, VarBinds
 //
 // Context is present (and FlagNonDefaultContext set) for the PDU types that
-// may carry one. Subtree.Include mirrors the OID "include" byte; for Register
-// the instance-registration flag lives in Header.Flags.
+// may carry one. The subtree's include byte is always 0 on the wire; for
+// Register the instance-registration flag lives in Header.Flags.
 type PDU struct {
 	Header
 	Context []byte
