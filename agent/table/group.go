@@ -442,3 +442,9 @@ func cloneValues(vals []agentx.Value) []agentx.Value {
 	}
 	return out
 }
+
+// Tables lists the group's tables in declaration order.
+func (g *Group) Tables() []*Table { return append([]*Table(nil), g.tables...) }
+
+// Scalars lists the group's scalars in declaration order.
+func (g *Group) Scalars() []*Scalar { return append([]*Scalar(nil), g.scalars...) }

@@ -190,6 +190,9 @@ func (p *rowPlan) evaluate() (*Change, *agent.SetError) {
 		return nil, &agent.SetError{Status: st, Index: vb,
 			Err: fmt.Errorf("%s row %s: %s", t.Name, p.key, fmt.Sprintf(format, args...))}
 	}
+	if op == CreateAndGo && start != nil && t.CreateAndGoActivates {
+		op = Active
+	}
 	var row *Row
 	switch op {
 	case Destroy:

@@ -51,6 +51,20 @@ func TestSet(t *testing.T) {
 		{name: "createAndGo on an existing row", setup: withParent,
 			pdu:     vbs(pOID(pStatus, 1), status(CreateAndGo), pOID(pName, 1), str("x")),
 			wantErr: agentx.InconsistentValue, wantIdx: 1},
+		{name: "createAndGo activates an existing row where the table allows it (Cisco TAP style)",
+			setup: func(y *toy, tb testing.TB) {
+				y.addParent(tb, 1)
+				y.mustSet(tb, vbs(cOID(cStatus, 1, 1), status(CreateAndWait), cOID(cMac, 1, 1), mac1, cOID(cEnable, 1, 1), integer(1)))
+			},
+			pdu:  vbs(cOID(cStatus, 1, 1), status(CreateAndGo)),
+			want: p1 + "\nc.1.1 active 2=c8fb26a55598 3=00 5=1"},
+		{name: "createAndGo on an existing incomplete row that the table lets activate",
+			setup: func(y *toy, tb testing.TB) {
+				y.addParent(tb, 1)
+				y.mustSet(tb, vbs(cOID(cStatus, 1, 1), status(CreateAndWait)))
+			},
+			pdu:     vbs(cOID(cStatus, 1, 1), status(CreateAndGo)),
+			wantErr: agentx.InconsistentValue, wantIdx: 1},
 		{name: "createAndWait on an existing row", setup: withParent,
 			pdu:     vbs(pOID(pStatus, 1), status(CreateAndWait)),
 			wantErr: agentx.InconsistentValue, wantIdx: 1},

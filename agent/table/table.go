@@ -59,6 +59,11 @@ type Table struct {
 	// Status is the ID of the RowStatus column; 0 when managers cannot
 	// create or destroy rows (the engine does, with PutRow/DeleteRow).
 	Status uint32
+	// CreateAndGoActivates makes createAndGo on an existing row mean
+	// active instead of inconsistentValue (RFC 2579). Cisco's TAP agents
+	// behave so, and provisioning scripts rely on it: createAndWait, fill
+	// in, then createAndGo.
+	CreateAndGoActivates bool
 
 	group  *Group
 	colPos map[uint32]int // column ID → position in Columns and Row.vals

@@ -110,7 +110,8 @@ func newToy(tb testing.TB) *toy {
 			{ID: cStatus, Name: "childStatus", Access: ReadCreate},
 			{ID: cOwner, Name: "childOwner", Syntax: DisplayString(0, 16), Access: ReadOnly},
 		},
-		Status: cStatus,
+		Status:               cStatus,
+		CreateAndGoActivates: true,
 	}
 	y.limit = &Scalar{Name: "limit", OID: limitOID, Syntax: Integer32(0, 100), Access: ReadWrite,
 		Get: func() agentx.Value {
