@@ -101,9 +101,12 @@ func (b *Binding) Handler() agent.Handler { return b.group }
 // Group exposes the table group (tests, benchmarks).
 func (b *Binding) Group() *table.Group { return b.group }
 
-// Run consumes the engine's events until ctx is done.
+// Run consumes the engine's events and ages debug-user rows until ctx is
+// done.
 func (b *Binding) Run(ctx context.Context) {
 	events := b.engine.Events()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -113,6 +116,19 @@ func (b *Binding) Run(ctx context.Context) {
 				return
 			}
 			b.handle(ctx, ev)
+		case now := <-tick.C:
+			b.expireDebugUsers(now)
+		}
+	}
+}
+
+// expireDebugUsers removes active cTap2DebugUserTable rows whose
+// cTap2DebugUserTimeout has passed.
+func (b *Binding) expireDebugUsers(now time.Time) {
+	for _, r := range b.group.Rows(b.debugUser) {
+		if active(r) && !dateAndTime(r.Bytes(dbgUserTimeout)).After(now) {
+			b.group.DeleteRow(b.debugUser, r.Index)
+			b.log.WithField("content_id", r.Index[0].Int).Info("debug user row timed out")
 		}
 	}
 }

@@ -12,7 +12,9 @@ import (
 	"tapagent/intercept/fakeclock"
 )
 
-var now = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
+// now is the fixture clock, years ahead of the wall clock that the binding's
+// own ticker reads, so only explicit calls expire rows.
+var now = time.Date(2036, 1, 1, 12, 0, 0, 0, time.UTC)
 
 type recorder struct{ got chan []agentx.VarBind }
 
@@ -320,5 +322,29 @@ func TestUndoRestoresEngine(t *testing.T) {
 	}
 	if v := f.get(mdCol(mdStatus, 1)); v.Type != agentx.TypeNoSuchInstance {
 		t.Fatalf("row after undo: %v", v)
+	}
+}
+
+func TestDebugUserRowTimesOut(t *testing.T) {
+	f := newFixture(t)
+	f.mustSet(t, seedMD(1, dateAndTimeOf(now.Add(time.Hour)))...)
+	user := []uint32{3, 'm', 'd', '1'}
+	col := func(c uint32) agentx.OID { return tap2Objects.Append(append([]uint32{3, 4, 1, c, 1}, user...)...) }
+	f.mustSet(t, vb(col(dbgUserStatus), i32(4)), vb(col(dbgUserTimeout), oct(dateAndTimeOf(now.Add(time.Minute))...)))
+	if v := f.get(col(dbgUserStorageType)); !v.Equal(i32(2)) {
+		t.Fatalf("storage type %v, want volatile(2)", v)
+	}
+	f.b.expireDebugUsers(now.Add(30 * time.Second))
+	if v := f.get(col(dbgUserStatus)); !v.Equal(i32(1)) {
+		t.Fatalf("row gone before its timeout: %v", v)
+	}
+	f.b.expireDebugUsers(now.Add(2 * time.Minute))
+	if v := f.get(col(dbgUserStatus)); v.Type != agentx.TypeNoSuchInstance {
+		t.Fatalf("row still there after its timeout: %v", v)
+	}
+	// A debug user row needs its mediation device.
+	other := func(c uint32) agentx.OID { return tap2Objects.Append(append([]uint32{3, 4, 1, c, 9}, user...)...) }
+	if err := f.set(vb(other(dbgUserStatus), i32(4)), vb(other(dbgUserTimeout), oct(dateAndTimeOf(now.Add(time.Minute))...))); err == nil || err.Status != agentx.InconsistentValue {
+		t.Fatalf("debug user row without its MD: %v", err)
 	}
 }
