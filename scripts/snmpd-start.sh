@@ -11,4 +11,6 @@ snmpd=$(command -v snmpd || echo /usr/sbin/snmpd)
 export SNMP_PERSISTENT_DIR="$dir/persist"
 # Never load MIB files: Debian ships none and we only use numeric OIDs.
 export MIBS=""
-exec "$snmpd" -f -C -c "$dir/snmpd.conf" -Lf "$dir/snmpd.log" -p "$dir/snmpd.pid" -m "" "$@"
+# -I -smux: no SMUX listener (it would bind 0.0.0.0:199 and clash between
+# test beds); AgentX is our only subagent protocol.
+exec "$snmpd" -f -C -c "$dir/snmpd.conf" -Lf "$dir/snmpd.log" -p "$dir/snmpd.pid" -m "" -I -smux "$@"

@@ -56,9 +56,8 @@
 //     the Check hook: its CheckError's status (inconsistentValue default).
 //
 // PDU semantics: values of one PDU are applied together, in any order; a
-// repeated OID keeps its last value. The last status of a row wins, and a
-// destroy earlier in the PDU makes a later createAndGo/createAndWait replace
-// the row. createAndGo needs every Required column (from the PDU or a
+// repeated OID keeps its last value, the row status too (an earlier destroy
+// of the same row is simply overwritten). createAndGo needs every Required column (from the PDU or a
 // Default); createAndWait yields notReady or notInService; a notReady row
 // whose missing columns get set becomes notInService. Destroying a row that
 // does not exist is noError. A column not MutableWhenActive cannot change

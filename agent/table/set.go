@@ -176,15 +176,10 @@ func (p *rowPlan) evaluate() (*Change, *agent.SetError) {
 	start := pre
 	op, opVB := RowStatus(0), 0
 	if n := len(p.ops); n > 0 {
+		// The same status OID twice: the last value wins, as in native
+		// snmpd; an earlier destroy does not clear the row for a later
+		// create (that would bypass the rules that protect active rows).
 		op, opVB = p.ops[n-1].op, p.ops[n-1].vb
-		// The last status wins; an earlier destroy in the same PDU means
-		// the manager wants the row gone first (destroy + createAndGo
-		// replaces it).
-		for _, o := range p.ops[:n-1] {
-			if o.op == Destroy {
-				start = nil
-			}
-		}
 	}
 	fail := func(st agentx.ErrorStatus, vb int, format string, args ...any) (*Change, *agent.SetError) {
 		return nil, &agent.SetError{Status: st, Index: vb,

@@ -115,12 +115,12 @@ func TestSet(t *testing.T) {
 		{name: "createAndGo beyond the limit", setup: withLimit1,
 			pdu:     vbs(pOID(pName, 2), str("p2"), pOID(pStatus, 2), status(CreateAndGo)),
 			wantErr: agentx.ResourceUnavailable, wantIdx: 2},
-		{name: "destroy then createAndGo of the same row replaces it",
+		{name: "destroy then createAndGo of the same row: the last value wins (row exists)",
 			setup: func(y *toy, tb testing.TB) {
 				y.mustSet(tb, vbs(pOID(pStatus, 1), status(CreateAndGo), pOID(pName, 1), str("old"), pOID(pMode, 1), integer(3)))
 			},
-			pdu:  vbs(pOID(pStatus, 1), status(Destroy), pOID(pStatus, 1), status(CreateAndGo), pOID(pName, 1), str("new")),
-			want: "p.1 active 2=new 3=1 4=60 7=1"},
+			pdu:     vbs(pOID(pStatus, 1), status(Destroy), pOID(pStatus, 1), status(CreateAndGo), pOID(pName, 1), str("new")),
+			wantErr: agentx.InconsistentValue, wantIdx: 2},
 		{name: "createAndGo then destroy of the same row: destroy wins", setup: withParent,
 			pdu:  vbs(pOID(pStatus, 1), status(CreateAndGo), pOID(pStatus, 1), status(Destroy)),
 			want: ""},

@@ -2,6 +2,7 @@ package table
 
 import (
 	"math"
+	"unicode/utf8"
 
 	"tapagent/agent/agentx"
 )
@@ -175,6 +176,19 @@ func OctetString(min, max int64) Syntax {
 func DisplayString(min, max int64) Syntax {
 	s := OctetString(min, max)
 	s.Check = checkDisplayString
+	return s
+}
+
+// SnmpAdminString is SNMP-FRAMEWORK-MIB SnmpAdminString (SIZE(min..max)):
+// UTF-8 text; other octets are wrongValue (RFC 3411).
+func SnmpAdminString(min, max int64) Syntax {
+	s := OctetString(min, max)
+	s.Check = func(v agentx.Value) agentx.ErrorStatus {
+		if !utf8.Valid(v.Bytes) {
+			return agentx.WrongValue
+		}
+		return agentx.NoError
+	}
 	return s
 }
 

@@ -108,3 +108,20 @@ func TestInetAddressFits(t *testing.T) {
 		}
 	}
 }
+
+func TestSnmpAdminStringIsUTF8(t *testing.T) {
+	s := SnmpAdminString(0, 255)
+	for _, c := range []struct {
+		in   []byte
+		want agentx.ErrorStatus
+	}{
+		{[]byte("vrf-blue"), agentx.NoError},
+		{[]byte("m\xc3\xbcnchen"), agentx.NoError},
+		{[]byte{0xff, 0x00}, agentx.WrongValue},
+		{make([]byte, 256), agentx.WrongLength},
+	} {
+		if got := s.Validate(agentx.OctetString(c.in)); got != c.want {
+			t.Errorf("%q: %s, want %s", c.in, got, c.want)
+		}
+	}
+}

@@ -242,6 +242,14 @@ func (b *Binding) engineChange(tx *table.Tx, ch *table.Change) (intercept.Change
 	switch ch.Table {
 	case b.md:
 		if row == nil {
+			// The engine guards streams and filters; the rows only this
+			// binding keeps must not be orphaned either.
+			for _, t := range []*table.Table{b.uc, b.debugUser} {
+				if len(tx.Rows(t, ch.Index[0])) > 0 {
+					return intercept.Change{}, false, &table.CheckError{Table: b.md, Index: ch.Index, Column: mdStatus,
+						Err: fmt.Errorf("%s rows of mediation device %d exist", t.Name, ch.Index[0].Int)}
+				}
+			}
 			return intercept.DeleteMediation(contentID(ch.Index)), true, nil
 		}
 		m, err := mediationOf(row)

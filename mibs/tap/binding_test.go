@@ -1,6 +1,7 @@
 package tap
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"testing"
@@ -191,6 +192,18 @@ func TestSetErrors(t *testing.T) {
 			pdu: ipRow(vb(ipCol(ipTosByte, 1, 1), i32(0x88)), vb(ipCol(ipTosByteMask, 1, 1), i32(0x0f))), status: agentx.InconsistentValue, index: 5, unseen: ipCol(ipStatus, 1, 1)},
 		{name: "inconsistentValue: destroy MD while streams exist", setup: withStream,
 			pdu: []agentx.VarBind{vb(mdCol(mdStatus, 1), i32(6))}, status: agentx.InconsistentValue, index: 1},
+		{name: "inconsistentValue: destroy MD while a user-connection row exists",
+			setup: func(t *testing.T, f *fixture) {
+				withMD(t, f)
+				f.mustSet(t, vb(userConnObjects.Append(1, 2, 1, ucStatus, 1, 9), i32(4)), vb(userConnObjects.Append(1, 2, 1, ucAcctSessID, 1, 9), gauge(1234)))
+			},
+			pdu: []agentx.VarBind{vb(mdCol(mdStatus, 1), i32(6))}, status: agentx.InconsistentValue, index: 1},
+		{name: "inconsistentValue: a 255-octet ipv4 address with prefix length 0", setup: withStream,
+			pdu: []agentx.VarBind{vb(ipCol(ipStatus, 1, 1), i32(4)), vb(ipCol(ipInterface, 1, 1), i32(0)), vb(ipCol(ipProtocol, 1, 1), i32(6)),
+				vb(ipCol(ipDstAddress, 1, 1), oct(bytes.Repeat([]byte{1}, 255)...)), vb(ipCol(ipSrcAddress, 1, 1), oct(1, 2, 3, 4, 5))},
+			status: agentx.InconsistentValue, index: 4, unseen: ipCol(ipStatus, 1, 1)},
+		{name: "wrongValue: VRF name that is not UTF-8", setup: withStream,
+			pdu: ipRow(vb(ipCol(ipVRF, 1, 1), oct(0xff, 0x00))), status: agentx.WrongValue, index: 5, unseen: ipCol(ipStatus, 1, 1)},
 		{name: "inconsistentValue: only the timeout may change while active", setup: withMD,
 			pdu: []agentx.VarBind{vb(mdCol(mdDestPort, 1), gauge(64))}, status: agentx.InconsistentValue, index: 1},
 		{name: "inconsistentName: column of a row nobody creates",

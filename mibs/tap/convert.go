@@ -97,27 +97,29 @@ func ipFilterOf(r *table.Row) (intercept.IPFilter, error) {
 	return f, nil
 }
 
-// ipPrefix reads an address and prefix-length column pair. A prefix length
-// of 0 means "any address", whatever the address bytes are; otherwise the
-// address must have the length of citapStreamAddrType (checked once the row
-// is to be active, so columns may be filled in any order before).
+// ipPrefix reads an address and prefix-length column pair. Once the row is
+// active the address must have the length citapStreamAddrType gives it
+// (RFC 4001), except the all-zero DEFVAL with length 0, which means "any"
+// for either family. Before that, columns may be filled in any order.
 func ipPrefix(r *table.Row, addrCol, lenCol uint32) (netip.Prefix, error) {
 	addr, bitsLen := r.Bytes(addrCol), int(r.Uint(lenCol))
-	if bitsLen == 0 {
-		return netip.Prefix{}, nil
-	}
-	if !active(r) && r.Status != 0 {
-		// Not yet in service: keep what parses, the engine checks at activation.
-		if a, ok := netip.AddrFromSlice(addr); ok {
-			return netip.PrefixFrom(a, bitsLen), nil
-		}
-		return netip.Prefix{}, nil
-	}
-	if !table.InetAddressFits(r.Int(ipAddrType), addr) {
+	if active(r) && !table.InetAddressFits(r.Int(ipAddrType), addr) && (bitsLen != 0 || !allZero(addr)) {
 		return netip.Prefix{}, table.Reject(r, addrCol, errors.New("address length does not fit citapStreamAddrType"))
 	}
-	a, _ := netip.AddrFromSlice(addr)
+	a, ok := netip.AddrFromSlice(addr)
+	if bitsLen == 0 || !ok {
+		return netip.Prefix{}, nil
+	}
 	return netip.PrefixFrom(a, bitsLen), nil
+}
+
+func allZero(b []byte) bool {
+	for _, x := range b {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 func macFilterOf(r *table.Row) (intercept.MACFilter, error) {

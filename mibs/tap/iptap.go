@@ -68,7 +68,7 @@ func newIPStreamTable() *table.Table {
 			{ID: ipDstL4PortMax, Name: "citapStreamDestL4PortMax", Syntax: table.InetPortNumber(), Access: table.ReadCreate, Default: gaugeValue(65535)},
 			{ID: ipSrcL4PortMin, Name: "citapStreamSourceL4PortMin", Syntax: table.InetPortNumber(), Access: table.ReadCreate, Default: gaugeValue(0)},
 			{ID: ipSrcL4PortMax, Name: "citapStreamSourceL4PortMax", Syntax: table.InetPortNumber(), Access: table.ReadCreate, Default: gaugeValue(65535)},
-			{ID: ipVRF, Name: "citapStreamVRF", Syntax: table.OctetString(0, 255), Access: table.ReadCreate, Default: octetsValue([]byte{})},
+			{ID: ipVRF, Name: "citapStreamVRF", Syntax: table.SnmpAdminString(0, 255), Access: table.ReadCreate, Default: octetsValue([]byte{})},
 			{ID: ipStatus, Name: "citapStreamStatus", Access: table.ReadCreate},
 		},
 		Status:               ipStatus,

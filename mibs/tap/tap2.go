@@ -166,7 +166,7 @@ func newDebugTable() *table.Table {
 			{ID: dbgIndex, Name: "cTap2DebugIndex", Syntax: table.Integer32(1, math.MaxInt32), Access: table.NotAccessible},
 			{ID: dbgMediationID, Name: "cTap2DebugMediationId", Syntax: table.Unsigned32(0, math.MaxUint32), Access: table.ReadOnly},
 			{ID: dbgStreamID, Name: "cTap2DebugStreamId", Syntax: table.Unsigned32(0, math.MaxUint32), Access: table.ReadOnly},
-			{ID: dbgMessage, Name: "cTap2DebugMessage", Syntax: table.OctetString(0, 255), Access: table.ReadOnly},
+			{ID: dbgMessage, Name: "cTap2DebugMessage", Syntax: table.SnmpAdminString(0, 255), Access: table.ReadOnly},
 			{ID: dbgStatus, Name: "cTap2DebugStatus", Access: table.ReadWrite},
 		},
 		Status: dbgStatus,
@@ -177,9 +177,9 @@ func newDebugUserTable() *table.Table {
 	return &table.Table{
 		Name:  "cTap2DebugUserTable",
 		Entry: tap2Objects.Append(3, 4, 1),
-		Index: []table.IndexPart{contentIDIndex, {Name: "cTap2DebugUserName", Syntax: table.OctetString(1, 255)}},
+		Index: []table.IndexPart{contentIDIndex, {Name: "cTap2DebugUserName", Syntax: table.SnmpAdminString(1, 255)}},
 		Columns: []table.Column{
-			{ID: dbgUserName, Name: "cTap2DebugUserName", Syntax: table.OctetString(1, 255), Access: table.NotAccessible},
+			{ID: dbgUserName, Name: "cTap2DebugUserName", Syntax: table.SnmpAdminString(1, 255), Access: table.NotAccessible},
 			{ID: dbgUserTimeout, Name: "cTap2DebugUserTimeout", Syntax: table.DateAndTime(), Access: table.ReadCreate, Required: true, MutableWhenActive: true},
 			{ID: dbgUserStorageType, Name: "cTap2DebugUserStorageType", Syntax: table.Enum(2), Access: table.ReadCreate, Default: intValue(2)},
 			{ID: dbgUserStatus, Name: "cTap2DebugUserStatus", Access: table.ReadCreate},

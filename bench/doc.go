@@ -1,0 +1,17 @@
+// Package bench produces the end-to-end performance figures of `make bench`:
+// GET latency through the private snmpd for a tapagent object, a native
+// snmpd object and a minimal AgentX responder (package bench/minimal); bulk
+// walk speed of tables of 100 to 10,000 rows; and the rate at which taps
+// are provisioned with SNMPv3 SETs into the tapagent binary.
+//
+// The figures are Benchmark functions in figures_test.go with fixed,
+// bounded workloads; run them once with
+//
+//	go test -run '^$' -bench . -benchtime 1x ./bench
+//
+// which prints the usual benchmark lines and then one table of every
+// figure (TestMain). Workload sizes are flags: -gets, -warmup, -taps,
+// -walk-varbinds (after -args). `go test ./...` runs no benchmark, so
+// `make test` never pays for them; it runs the unit tests of the helpers
+// here and of bench/minimal.
+package bench
