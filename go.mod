@@ -1,6 +1,6 @@
 module tapagent
 
-go 1.24.0
+go 1.26.0
 
 require (
 	github.com/gosnmp/gosnmp v1.47.0
@@ -8,4 +8,10 @@ require (
 	github.com/sirupsen/logrus v1.10.2
 )
 
-require golang.org/x/sys v0.13.0 // indirect
+require (
+	github.com/google/gopacket v1.1.19 // indirect
+	github.com/vishvananda/netlink v1.3.1 // indirect
+	github.com/vishvananda/netns v0.0.5 // indirect
+	golang.org/x/net v0.62.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
+)
