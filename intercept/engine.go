@@ -20,6 +20,9 @@ const maxTimerWait = time.Minute
 type Options struct {
 	Clock  Clock         // nil: SystemClock
 	Logger *logrus.Entry // nil: the logrus standard logger
+	// OnArmed receives the armed taps after every change of them, on the
+	// engine's goroutine: it must only hand them over, never block.
+	OnArmed func([]Tap)
 }
 
 // Engine owns the intercept configuration. All methods are safe for
@@ -40,6 +43,10 @@ type Engine struct {
 	timerC    <-chan time.Time
 	timerStop func() bool
 	timerAt   time.Time
+
+	armedVersion uint64             // version publishArmed last looked at
+	armedKeys    map[StreamKey]bool // streams armed at that version
+	onArmed      func([]Tap)
 }
 
 type op struct {
@@ -57,6 +64,7 @@ func New(opts Options) *Engine {
 		events:  make(chan Event),
 		stopped: make(chan struct{}),
 		st:      newStore(),
+		onArmed: opts.OnArmed,
 		// Start somewhere random so that ids handed out before a restart
 		// are unlikely to be handed out again right after it.
 		lastID: ContentID(rand.Uint32N(MaxIndex)),
@@ -99,11 +107,13 @@ func (e *Engine) Run(ctx context.Context) {
 		case o := <-e.ops:
 			o.f()
 			e.rearm() // before the caller resumes, so timers are in place
+			e.publishArmed()
 			close(o.done)
 		case <-e.timerC:
 			e.timerC, e.timerStop = nil, nil
 			e.expire()
 			e.rearm()
+			e.publishArmed()
 		case out <- next:
 			e.pending[0] = nil
 			e.pending = e.pending[1:]
@@ -289,6 +299,29 @@ func (e *Engine) expire() {
 		})
 		e.log.WithFields(logrus.Fields{"content_id": id, "active": md.Active}).
 			Info("mediation device timed out: removed with its streams")
+	}
+}
+
+// publishArmed runs after every state change: when the set of armed taps
+// moved, it reports newly armed streams and hands the taps to the data
+// plane (OnArmed), which builds its classifier off this goroutine.
+func (e *Engine) publishArmed() {
+	v := e.version.Load()
+	if v == e.armedVersion {
+		return
+	}
+	e.armedVersion = v
+	taps := e.st.armed()
+	now := make(map[StreamKey]bool, len(taps))
+	for _, t := range taps {
+		now[t.Stream.Key] = true
+		if !e.armedKeys[t.Stream.Key] {
+			e.pending = append(e.pending, StreamArmed{Key: t.Stream.Key, NotificationEnable: t.Mediation.NotificationEnable})
+		}
+	}
+	e.armedKeys = now
+	if e.onArmed != nil {
+		e.onArmed(taps)
 	}
 }
 

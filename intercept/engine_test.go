@@ -18,21 +18,72 @@ import (
 // nextEvent waits (real time) for one event.
 func nextEvent(t *testing.T, e *Engine) Event {
 	t.Helper()
-	select {
-	case ev, ok := <-e.Events():
-		if !ok {
-			t.Fatal("events channel closed")
-		}
-		return ev
-	case <-time.After(2 * time.Second):
-		t.Fatal("no event")
-	}
-	return nil
+	return nextEventOf(t, e, false)
 }
 
-// noEvent asserts nothing arrives for a short while.
+// nextEventOf returns the next event; arming events are skipped unless
+// wanted (the timeout tests look at removals only).
+func nextEventOf(t *testing.T, e *Engine, arming bool) Event {
+	t.Helper()
+	deadline := time.After(2 * time.Second)
+	for {
+		select {
+		case ev, ok := <-e.Events():
+			if !ok {
+				t.Fatal("events channel closed")
+			}
+			if _, isArm := ev.(StreamArmed); isArm && !arming {
+				continue
+			}
+			return ev
+		case <-deadline:
+			t.Fatal("no event")
+		}
+	}
+}
+
+// noEvent asserts no event other than arming arrives for a short while.
 func noEvent(t *testing.T, e *Engine) {
 	t.Helper()
+	deadline := time.After(30 * time.Millisecond)
+	for {
+		select {
+		case ev := <-e.Events():
+			if _, isArm := ev.(StreamArmed); isArm {
+				continue
+			}
+			t.Fatalf("unexpected event %+v", ev)
+		case <-deadline:
+			return
+		}
+	}
+}
+
+// TestStreamArmedEvents: one StreamArmed per stream when it starts
+// intercepting, again after it was disarmed, and OnArmed sees every change.
+func TestStreamArmedEvents(t *testing.T) {
+	seen := make(chan []Tap, 16)
+	e, _ := startEngine(t, func(o *Options) { o.OnArmed = func(taps []Tap) { seen <- taps } })
+	mustApply(t, e, ipTap(1, 1)...)
+	if ev := nextEventOf(t, e, true); ev != (StreamArmed{Key: key(1, 1), NotificationEnable: true}) {
+		t.Fatalf("event %+v", ev)
+	}
+	if taps := <-seen; len(taps) != 1 {
+		t.Fatalf("OnArmed got %d taps, want 1", len(taps))
+	}
+	// Disable, then enable: armed again, one more event.
+	mustApply(t, e, Upsert(stream(key(1, 1), StreamIP, true, false)))
+	if taps := <-seen; len(taps) != 0 {
+		t.Fatalf("OnArmed got %d taps after disable, want 0", len(taps))
+	}
+	mustApply(t, e, Upsert(stream(key(1, 1), StreamIP, true, true)))
+	if ev := nextEventOf(t, e, true); ev != (StreamArmed{Key: key(1, 1), NotificationEnable: true}) {
+		t.Fatalf("event %+v", ev)
+	}
+	// A change that does not arm anything new sends no event.
+	m := md(1, true)
+	m.Timeout = t0.Add(2 * time.Hour)
+	mustApply(t, e, Upsert(m))
 	select {
 	case ev := <-e.Events():
 		t.Fatalf("unexpected event %+v", ev)

@@ -16,3 +16,23 @@ type MediationTimedOut struct {
 }
 
 func (MediationTimedOut) isEvent() {}
+
+// StreamArmed says a stream started intercepting: its mediation device,
+// the stream and its filter are all active and the stream is enabled.
+type StreamArmed struct {
+	Key                StreamKey
+	NotificationEnable bool // the mediation device's setting
+}
+
+func (StreamArmed) isEvent() {}
+
+// Debug reports a problem the engine met while serving a mediation device
+// or one of its streams (Key.Index 0: the device itself), e.g. a delivery
+// socket that cannot be opened. Message holds no intercept targets.
+type Debug struct {
+	Key                StreamKey
+	Message            string
+	NotificationEnable bool
+}
+
+func (Debug) isEvent() {}

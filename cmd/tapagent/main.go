@@ -69,8 +69,20 @@ func run(args []string) error {
 	go engine.Run(engineCtx)
 	go binding.Run(engineCtx)
 
+	// On SIGTERM/SIGINT tell the mediation devices first (ciscoTap2Switchover
+	// goes out through the still open session), then close the session.
+	runCtx, stopRun := context.WithCancel(context.Background())
+	defer stopRun()
+	go func() {
+		<-ctx.Done()
+		notifyCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		binding.Switchover(notifyCtx)
+		cancel()
+		stopRun()
+	}()
+
 	log.WithField("agentx", *address).Info("tapagent starting")
-	err = sub.Run(ctx)
+	err = sub.Run(runCtx)
 	log.Info("tapagent stopped")
 	if err != nil && ctx.Err() == nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"time"
 
@@ -55,6 +56,13 @@ type Binding struct {
 	mu         sync.Mutex
 	lastTx     *table.Tx
 	lastRevert *intercept.Revert
+	debugSeq   int32
+	debugRows  []debugRow // oldest first
+}
+
+type debugRow struct {
+	index int32
+	at    time.Time
 }
 
 // New declares the TAP tables and binds them to the engine.
@@ -118,6 +126,81 @@ func (b *Binding) Run(ctx context.Context) {
 			b.handle(ctx, ev)
 		case now := <-tick.C:
 			b.expireDebugUsers(now)
+			b.expireDebugRows(now)
+		}
+	}
+}
+
+// debugMessage writes a cTap2DebugTable row, dropping the oldest beyond
+// cTap2DebugMaxEntries, and then notifies (the row exists before the trap).
+func (b *Binding) debugMessage(ctx context.Context, ev intercept.Debug) {
+	b.mu.Lock()
+	b.debugSeq++
+	if b.debugSeq > math.MaxInt32 {
+		b.debugSeq = 1
+	}
+	idx := b.debugSeq
+	b.debugRows = append(b.debugRows, debugRow{index: idx, at: time.Now()})
+	var evict []int32
+	for len(b.debugRows) > b.debugMax {
+		evict = append(evict, b.debugRows[0].index)
+		b.debugRows = b.debugRows[1:]
+	}
+	b.mu.Unlock()
+	for _, old := range evict {
+		b.group.DeleteRow(b.debug, []agentx.Value{agentx.Integer(old)})
+	}
+	msg := ev.Message
+	if len(msg) > 255 {
+		msg = msg[:255]
+	}
+	index := []agentx.Value{agentx.Integer(idx)}
+	err := b.group.PutRow(b.debug, index, map[uint32]agentx.Value{
+		dbgMediationID: agentx.Gauge32(uint32(ev.Key.ContentID)),
+		dbgStreamID:    agentx.Gauge32(ev.Key.Index),
+		dbgMessage:     agentx.OctetString([]byte(msg)),
+	}, table.Active)
+	if err != nil {
+		b.log.WithError(err).Error("cannot write a debug row")
+		return
+	}
+	b.log.WithFields(logrus.Fields{"content_id": ev.Key.ContentID, "stream": ev.Key.Index}).Warn(ev.Message)
+	if !ev.NotificationEnable {
+		return
+	}
+	col := func(c uint32) agentx.OID { return b.debug.Entry.Append(c, uint32(idx)) }
+	vbs := []agentx.VarBind{{Name: col(dbgMediationID), Value: agentx.Gauge32(uint32(ev.Key.ContentID))}}
+	trap := oidNotifMediationDebug
+	if ev.Key.Index != 0 {
+		trap = oidNotifStreamDebug
+		vbs = append(vbs, agentx.VarBind{Name: col(dbgStreamID), Value: agentx.Gauge32(ev.Key.Index)})
+	}
+	vbs = append(vbs, agentx.VarBind{Name: col(dbgMessage), Value: agentx.OctetString([]byte(msg))})
+	b.notify(ctx, trap, vbs...)
+}
+
+// expireDebugRows removes cTap2DebugTable rows older than cTap2DebugAge.
+func (b *Binding) expireDebugRows(now time.Time) {
+	b.mu.Lock()
+	var old []int32
+	for len(b.debugRows) > 0 && now.Sub(b.debugRows[0].at) >= b.debugAge {
+		old = append(old, b.debugRows[0].index)
+		b.debugRows = b.debugRows[1:]
+	}
+	b.mu.Unlock()
+	for _, idx := range old {
+		b.group.DeleteRow(b.debug, []agentx.Value{agentx.Integer(idx)})
+	}
+}
+
+// Switchover tells the trap sinks that this agent stops serving the taps
+// (graceful shutdown), unless every mediation device silenced notifications.
+func (b *Binding) Switchover(ctx context.Context) {
+	rows := b.group.Rows(b.md)
+	for _, r := range rows {
+		if r.Truth(mdNotificationEnable) {
+			b.notify(ctx, oidNotifSwitchover)
+			return
 		}
 	}
 }
@@ -135,6 +218,13 @@ func (b *Binding) expireDebugUsers(now time.Time) {
 
 func (b *Binding) handle(ctx context.Context, ev intercept.Event) {
 	switch ev := ev.(type) {
+	case intercept.StreamArmed:
+		b.log.WithField("stream", ev.Key.String()).Info("stream intercepting")
+		if ev.NotificationEnable {
+			b.notify(ctx, oidNotifMIBActive)
+		}
+	case intercept.Debug:
+		b.debugMessage(ctx, ev)
 	case intercept.MediationTimedOut:
 		b.removeContent(ev.ContentID)
 		b.log.WithField("content_id", ev.ContentID).Info("mediation device timed out; its rows are removed")

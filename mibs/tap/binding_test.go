@@ -35,7 +35,7 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	clock := fakeclock.New(now)
 	eng := intercept.New(intercept.Options{Clock: clock})
-	traps := &recorder{got: make(chan []agentx.VarBind, 8)}
+	traps := &recorder{got: make(chan []agentx.VarBind, 64)}
 	b := New(eng, traps, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -359,5 +359,85 @@ func TestDebugUserRowTimesOut(t *testing.T) {
 	other := func(c uint32) agentx.OID { return tap2Objects.Append(append([]uint32{3, 4, 1, c, 9}, user...)...) }
 	if err := f.set(vb(other(dbgUserStatus), i32(4)), vb(other(dbgUserTimeout), oct(dateAndTimeOf(now.Add(time.Minute))...))); err == nil || err.Status != agentx.InconsistentValue {
 		t.Fatalf("debug user row without its MD: %v", err)
+	}
+}
+
+func (f *fixture) nextTrap(t *testing.T) []agentx.VarBind {
+	t.Helper()
+	select {
+	case vbs := <-f.traps.got:
+		return vbs
+	case <-time.After(5 * time.Second):
+		t.Fatal("no notification")
+	}
+	return nil
+}
+
+func TestMIBActiveWhenAStreamStartsIntercepting(t *testing.T) {
+	f := newFixture(t)
+	f.mustSet(t, seedMD(1, dateAndTimeOf(now.Add(time.Hour)))...)
+	f.mustSet(t, seed802(1, 2)...)
+	f.mustSet(t, vb(stCol(stStatus, 1, 2), i32(4)), vb(stCol(stType, 1, 2), i32(2)), vb(stCol(stInterceptEnable, 1, 2), i32(1)))
+	if vbs := f.nextTrap(t); len(vbs) != 1 || !vbs[0].Value.OID.Equal(oidNotifMIBActive) {
+		t.Fatalf("notification %v, want ciscoTap2MIBActive", vbs)
+	}
+}
+
+func TestDebugRowsAndNotifications(t *testing.T) {
+	f := newFixture(t)
+	f.b.debugMax = 2
+	ctx := context.Background()
+	f.b.handle(ctx, intercept.Debug{Key: intercept.StreamKey{ContentID: 7}, Message: "md unreachable", NotificationEnable: true})
+	vbs := f.nextTrap(t)
+	if !vbs[0].Value.OID.Equal(oidNotifMediationDebug) || len(vbs) != 3 || string(vbs[2].Value.Bytes) != "md unreachable" {
+		t.Fatalf("mediation debug notification %v", vbs)
+	}
+	// The row exists when the notification goes out.
+	if v := f.get(vbs[2].Name); string(v.Bytes) != "md unreachable" {
+		t.Fatalf("debug row message %v", v)
+	}
+	f.b.handle(ctx, intercept.Debug{Key: intercept.StreamKey{ContentID: 7, Index: 3}, Message: "stream filter not installed", NotificationEnable: true})
+	if vbs := f.nextTrap(t); !vbs[0].Value.OID.Equal(oidNotifStreamDebug) || len(vbs) != 4 || vbs[2].Value.Uint != 3 {
+		t.Fatalf("stream debug notification %v", vbs)
+	}
+	f.b.handle(ctx, intercept.Debug{Key: intercept.StreamKey{ContentID: 7}, Message: "third", NotificationEnable: false})
+	if n := f.b.group.Len(f.b.debug); n != 2 {
+		t.Fatalf("%d debug rows, want cTap2DebugMaxEntries = 2", n)
+	}
+	if v := f.get(tap2Objects.Append(3, 3, 1, dbgMessage, 1)); v.Type != agentx.TypeNoSuchInstance {
+		t.Fatalf("oldest debug row not evicted: %v", v)
+	}
+	select {
+	case vbs := <-f.traps.got:
+		t.Fatalf("notification %v although NotificationEnable is false", vbs)
+	case <-time.After(50 * time.Millisecond):
+	}
+	// A manager may destroy a debug row, nothing else.
+	f.mustSet(t, vb(tap2Objects.Append(3, 3, 1, dbgStatus, 3), i32(6)))
+	if n := f.b.group.Len(f.b.debug); n != 1 {
+		t.Fatalf("%d debug rows after destroy, want 1", n)
+	}
+	if err := f.set(vb(tap2Objects.Append(3, 3, 1, dbgStatus, 2), i32(2))); err == nil || err.Status != agentx.WrongValue {
+		t.Fatalf("notInService on a debug row: %v", err)
+	}
+	f.b.debugAge = time.Minute
+	f.b.expireDebugRows(time.Now().Add(2 * time.Minute))
+	if n := f.b.group.Len(f.b.debug); n != 0 {
+		t.Fatalf("%d debug rows after cTap2DebugAge, want 0", n)
+	}
+}
+
+func TestSwitchover(t *testing.T) {
+	f := newFixture(t)
+	f.b.Switchover(context.Background())
+	select {
+	case vbs := <-f.traps.got:
+		t.Fatalf("switchover %v with no mediation device", vbs)
+	case <-time.After(50 * time.Millisecond):
+	}
+	f.mustSet(t, seedMD(1, dateAndTimeOf(now.Add(time.Hour)))...)
+	f.b.Switchover(context.Background())
+	if vbs := f.nextTrap(t); !vbs[0].Value.OID.Equal(oidNotifSwitchover) {
+		t.Fatalf("notification %v, want ciscoTap2Switchover", vbs)
 	}
 }
