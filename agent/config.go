@@ -20,7 +20,7 @@ const DefaultAddress = "unix:/var/agentx/master"
 const (
 	DefaultPriority       = 127
 	DefaultReconnectMin   = 100 * time.Millisecond
-	DefaultReconnectMax   = 5 * time.Second
+	DefaultReconnectMax   = 2 * time.Second // with jitter, back within 5 s of a master restart
 	DefaultPingInterval   = 15 * time.Second
 	DefaultRequestTimeout = 5 * time.Second
 	DefaultDescr          = "tapagent"
@@ -114,7 +114,7 @@ func (c Config) openTimeout() uint8 {
 }
 
 // ErrRemoteTCP is returned for a TCP master off loopback without AllowRemoteTCP.
-var ErrRemoteTCP = errors.New("AgentX over TCP to a non-loopback address is refused (set AllowRemoteTCP)")
+var ErrRemoteTCP = errors.New("AgentX over TCP to a non-loopback address is refused: AgentX has no authentication")
 
 // endpoint is a parsed Address.
 type endpoint struct {

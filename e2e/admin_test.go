@@ -43,6 +43,7 @@ func TestAdminSeesNothing(t *testing.T) {
 	}
 
 	t.Run("walks", func(t *testing.T) {
+		b := b.in(t)
 		for _, tool := range []string{"snmpwalk", "snmpbulkwalk"} {
 			for _, root := range []string{ciscoMgmt, ".1.3.6.1.4.1"} {
 				res := b.netsnmp(tool, b.snmpd.Admin, root)
@@ -72,6 +73,7 @@ func TestAdminSeesNothing(t *testing.T) {
 	})
 
 	t.Run("gets", func(t *testing.T) {
+		b := b.in(t)
 		for _, o := range f.instances {
 			r, err := admin.Get([]string{o})
 			if err != nil || len(r.Variables) != 1 {
@@ -95,6 +97,7 @@ func TestAdminSeesNothing(t *testing.T) {
 	})
 
 	t.Run("sets", func(t *testing.T) {
+		b := b.in(t)
 		_, timeoutHex := futureTimeout(40 * 24 * time.Hour)
 		attempts := [][]vb{
 			mdRow(7, timeoutHex),                                 // a new mediation device

@@ -46,6 +46,7 @@ func TestCLIBadInput(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			b := b.in(t)
 			bin, prog := b.bin.Setany, "setany: "
 			if tc.getmny {
 				bin, prog = b.bin.Getmany, "getmany: "

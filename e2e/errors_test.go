@@ -61,7 +61,7 @@ func TestSetErrors(t *testing.T) {
 		{"BITS beyond the named bits", vHex(oid(macEntry, macFields, 1, 2), "01"), "wrongValue"},
 		{"active row frozen column", vGauge(oid(mdEntry, mdDestPort, 1), 64), "inconsistentValue"},
 		{"createAndGo without required columns", vInt(oid(mdEntry, mdStatus, 6), rsCreateAndGo), "inconsistentValue"},
-		{"createAndGo of an existing row", vInt(oid(macEntry, macStatus, 1, 2), rsCreateAndWait), "inconsistentValue"},
+		{"createAndWait of an existing row", vInt(oid(macEntry, macStatus, 1, 2), rsCreateAndWait), "inconsistentValue"},
 		{"row in the agent-written debug table", vInt(oid(debugEntry, dbgStatus, 1), rsCreateAndGo), "noCreation"},
 		{"index 0 outside 1..2^31-1", vInt(oid(mdEntry, mdStatus, 0), rsCreateAndGo), "noCreation"},
 		{"read-only column", vGauge(oid(mdEntry, mdRtcpPort, 1), 5), "notWritable"},
@@ -72,6 +72,7 @@ func TestSetErrors(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			b := b.in(t)
 			vbs := append(append(append([]vb{}, prefix...), tc.bad), suffix...)
 			wantIndex := len(prefix) + 1
 
@@ -115,9 +116,9 @@ func hexOf(p gosnmp.SnmpPDU) string {
 
 // TestDestroyMediationWithStreams: destroy and notInService of a mediation
 // row are refused with inconsistentValue on its status varbind while any
-// stream row of its content id exists (generic, 802 or user-connection
-// filter); once they are gone, or when one PDU removes them together, it
-// works. No row of a removed mediation device is left behind.
+// row of its content id exists (generic stream, 802 or user-connection
+// filter, debug user); once they are gone, or when one PDU removes them
+// together, it works. No row of a removed mediation device is left behind.
 func TestDestroyMediationWithStreams(t *testing.T) {
 	t.Parallel()
 	b := startBed(t)
@@ -169,36 +170,51 @@ func TestDestroyMediationWithStreams(t *testing.T) {
 	b.set(vInt(oid(streamEntry, stStatus, 2, 1), rsDestroy))
 	b.set(vInt(oid(mdEntry, mdStatus, 2), rsDestroy))
 
-	t.Run("user-connection filter row holds the MD", func(t *testing.T) {
-		b.set(mdRow(3, timeoutHex)...)
-		b.set(vInt(oid(ucEntry, ucStatus, 3, 1), rsCreateAndGo))
-		st, idx, err := setWith(b.li, vInt(oid(mdEntry, mdStatus, 3), rsDestroy))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st != gosnmp.InconsistentValue || idx != 1 {
-			t.Errorf("destroy MD 3 while cuctTapStreamEntry.3.1 exists: %v on varbind %d, want inconsistentValue on 1", st, idx)
-		}
-	})
-
-	t.Run("no orphans after a destroy", func(t *testing.T) {
-		b.set(mdRow(4, timeoutHex)...)
-		name := append([]uint32{4}, strIndex("ops")...)
-		b.set(vInt(oid(debugUserEntry, dbgUserStatus, name...), rsCreateAndGo),
-			vHex(oid(debugUserEntry, dbgUserTimeout, name...), timeoutHex))
-		st, _, err := setWith(b.li, vInt(oid(mdEntry, mdStatus, 4), rsDestroy))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if st != gosnmp.NoError {
-			return // refused: the debug user row keeps a live MD, fine
-		}
-		for _, p := range b.walkLI(ciscoMgmt) {
-			if rowOf(p.Name) == 4 {
-				t.Errorf("MD 4 destroyed but %s (%v) is left", p.Name, renderValue(p))
+	// Rows only the binding keeps (user-connection filters, debug users)
+	// hold their mediation device too: no orphans.
+	// A user-connection filter is a stream row like the IP and 802 ones, so
+	// it blocks notInService as well (cTap2MediationStatus DESCRIPTION); a
+	// debug user only blocks the destroy.
+	holders := []struct {
+		name    string
+		id      uint32
+		create  []vb
+		remove  vb
+		refused []int // status values refused while the row exists
+	}{
+		{"user-connection filter row", 3,
+			[]vb{vInt(oid(ucEntry, ucStatus, 3, 1), rsCreateAndGo)},
+			vInt(oid(ucEntry, ucStatus, 3, 1), rsDestroy), []int{rsDestroy, rsNotInService}},
+		{"debug user row", 4,
+			[]vb{vInt(oid(debugUserEntry, dbgUserStatus, append([]uint32{4}, strIndex("ops")...)...), rsCreateAndGo),
+				vHex(oid(debugUserEntry, dbgUserTimeout, append([]uint32{4}, strIndex("ops")...)...), timeoutHex)},
+			vInt(oid(debugUserEntry, dbgUserStatus, append([]uint32{4}, strIndex("ops")...)...), rsDestroy), []int{rsDestroy}},
+	}
+	for _, h := range holders {
+		t.Run(h.name+" holds the MD", func(t *testing.T) {
+			b := b.in(t)
+			b.set(mdRow(h.id, timeoutHex)...)
+			b.set(h.create...)
+			status := oid(mdEntry, mdStatus, h.id)
+			for _, rs := range h.refused {
+				st, idx, err := setWith(b.li, vInt(status, rs))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if st != gosnmp.InconsistentValue || idx != 1 {
+					t.Errorf("cTap2MediationStatus.%d = %d while its %s exists: %v on varbind %d, want inconsistentValue on 1",
+						h.id, rs, h.name, st, idx)
+				}
 			}
-		}
-	})
+			b.set(h.remove)
+			b.set(vInt(status, rsDestroy))
+			for _, p := range b.walkLI(ciscoMgmt) {
+				if rowOf(p.Name) == uint64(h.id) {
+					t.Errorf("MD %d destroyed but %s (%v) is left", h.id, p.Name, renderValue(p))
+				}
+			}
+		})
+	}
 }
 
 // statusIndex is the 1-based position of o in vbs.

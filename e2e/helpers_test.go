@@ -58,20 +58,22 @@ const (
 	mdStatus          = 13
 )
 
-// cTap2StreamEntry columns.
+// cTap2StreamEntry columns, cTap2StreamType and TruthValue values.
 const (
-	stType          = 2
-	stEnable        = 3
-	stPackets       = 4
-	stDrops         = 5
-	stStatus        = 6
-	stHCPackets     = 7
-	stHCDrops       = 8
-	streamTypeIP    = 1
-	streamTypeMAC   = 2
-	streamTypeUser  = 3
-	truthTrue       = 1
-	truthFalse      = 2
+	stType        = 2
+	stEnable      = 3
+	stPackets     = 4
+	stStatus      = 6
+	stHCPackets   = 7
+	stHCDrops     = 8
+	streamTypeIP  = 1
+	streamTypeMAC = 2
+	truthTrue     = 1
+	truthFalse    = 2
+)
+
+// cTap2DebugEntry, cTap2DebugUserEntry and cuctTapStreamEntry columns.
+const (
 	dbgStatus       = 5
 	dbgUserTimeout  = 2
 	dbgUserStorage  = 3
@@ -86,11 +88,6 @@ const (
 	ipAddrType   = 2
 	ipDstAddress = 3
 	ipDstLength  = 4
-	ipSrcAddress = 5
-	ipSrcLength  = 6
-	ipTosByte    = 7
-	ipTosMask    = 8
-	ipFlowID     = 9
 	ipProtocol   = 10
 	ipDstPortMin = 11
 	ipDstPortMax = 12
@@ -104,7 +101,6 @@ const (
 	macInterface = 2
 	macDst       = 3
 	macSrc       = 4
-	macEtherType = 5
 	macStatus    = 8
 )
 
@@ -156,6 +152,14 @@ func startBed(t testing.TB) *bed {
 	s := testbed.StartSnmpd(t, testbed.Options{})
 	a := testbed.StartTapagent(t, s, bin.Tapagent)
 	return &bed{t: t, snmpd: s, agent: a, bin: bin, li: s.LIClient()}
+}
+
+// in is b reporting to t: subtests use it so that a fatal failure ends
+// the subtest, not its parent.
+func (b *bed) in(t testing.TB) *bed {
+	c := *b
+	c.t = t
+	return &c
 }
 
 // cmdResult is what a command-line tool did.

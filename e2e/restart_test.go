@@ -76,6 +76,7 @@ func TestSnmpdRestart(t *testing.T) {
 		{"kill and restart at once", 0},
 		{"kill, down 3 s, restart", 3 * time.Second},
 	}
+	parent := t
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			b.snmpd.Kill()
@@ -90,8 +91,14 @@ func TestSnmpdRestart(t *testing.T) {
 			} else {
 				t.Logf("rows answered %v after snmpd was started again", took.Round(time.Millisecond))
 			}
-			b.li = b.snmpd.LIClient() // the old session knows the old engine boots
-			if after := b.snapshot(); after != before {
+			// A new session: the old one knows the old engine boots.
+			li, err := b.snmpd.Client(b.snmpd.LI)
+			if err != nil {
+				t.Fatal(err)
+			}
+			parent.Cleanup(func() { li.Conn.Close() }) // b.li outlives the subtest
+			b.li = li
+			if after := b.in(t).snapshot(); after != before {
 				t.Errorf("rows changed across the restart:\nbefore:\n%s\nafter:\n%s", before, after)
 			}
 			select {

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -208,10 +207,28 @@ func TestNewIndex(t *testing.T) {
 	if p := b.get(oid(mdEntry, mdStatus, id)); p.Type != gosnmp.Integer || p.Value != rsActive {
 		t.Errorf("cTap2MediationStatus.%d = %v %v, want active(1)", id, p.Type, p.Value)
 	}
-	if p := b.get(oid(mdEntry, mdTimeout, id)); fmt.Sprintf("%x", p.Value) != timeoutHex {
+	if p := b.get(oid(mdEntry, mdTimeout, id)); hexOf(p) != timeoutHex {
 		t.Errorf("cTap2MediationTimeout.%d = %x, want %s", id, p.Value, timeoutHex)
 	}
 	if n := readIndex(); n == id || seen[n] || used[n] {
 		t.Errorf("after creating row %d, cTap2MediationNewIndex.0 = %d, which was handed out or is in use", id, n)
+	}
+}
+
+// TestSeedLinePastTimeout runs the first seed line with its published
+// cTap2MediationTimeout (2016-04-01, long over): the agent refuses it with
+// inconsistentValue on the Timeout varbind (the row would time out at
+// once), setany says so in one line and exits 1, and no row is created.
+func TestSeedLinePastTimeout(t *testing.T) {
+	t.Parallel()
+	b := startBed(t)
+	line := seedSetLines("07:E0:04:01:B:15:1A:0")[0]
+	args := append(append(append([]string{}, seedCommon...), b.snmpd.Addr(), "li"), line...)
+	res := b.cli(b.bin.Setany, args...)
+	if res.code != 1 || res.stdout != "" || res.stderr != "setany: cTap2MediationTimeout.1: inconsistentValue (varbind 3)\n" {
+		t.Errorf("setany with a past timeout:\n%s", res)
+	}
+	if p := b.get(oid(mdEntry, mdStatus, 1)); p.Type != gosnmp.NoSuchInstance {
+		t.Errorf("cTap2MediationStatus.1 = %v %v after the refused SET, want noSuchInstance", p.Type, p.Value)
 	}
 }

@@ -307,3 +307,92 @@ func TestGetNextEdges(t *testing.T) {
 		}
 	}
 }
+
+// TestMultiVarbindGetAndBulk: one GET naming cells of every module plus
+// missing instances and non-objects gets each answer in its place, and a
+// GETBULK with non-repeaters and several repeaters crossing table and tree
+// edges returns exactly the GETNEXT chain of each.
+func TestMultiVarbindGetAndBulk(t *testing.T) {
+	t.Parallel()
+	b := startBed(t)
+	f := populate(t, b)
+
+	get := []struct {
+		oid  string
+		want gosnmp.Asn1BER
+	}{
+		{oid(mdEntry, mdDestPort, 10), gosnmp.Gauge32},
+		{oid(mdEntry, mdDestPort, 11), gosnmp.NoSuchInstance}, // no such row
+		{oid(mdEntry, 1, 10), gosnmp.NoSuchObject},            // not-accessible index column
+		{oid(ipEntry, ipVRF, 2, 1), gosnmp.OctetString},       // empty VRF
+		{oid(macEntry, macSrc, 10, 3), gosnmp.NoSuchInstance}, // column never set
+		{oid(ucEntry, ucAcctSessionID, 2, 7), gosnmp.Gauge32}, // 12345
+		{tap2Tree + ".1.9.0", gosnmp.NoSuchObject},            // no such object
+		{oid(streamEntry, stHCPackets, 1, 1), gosnmp.Counter64},
+		{macCapabilities, gosnmp.OctetString},
+		{oid(debugUserEntry, dbgUserStorage, 1, 2, 'A', 'B'), gosnmp.Integer},
+	}
+	var oids []string
+	for _, g := range get {
+		oids = append(oids, g.oid)
+	}
+	r, err := b.li.Get(oids)
+	if err != nil || r.Error != gosnmp.NoError || len(r.Variables) != len(get) {
+		t.Fatalf("GET of %d OIDs: %v %+v", len(oids), err, r)
+	}
+	for i, g := range get {
+		p := r.Variables[i]
+		if p.Name != g.oid || p.Type != g.want {
+			t.Errorf("varbind %d: %s = %v, want %s = %v", i+1, p.Name, p.Type, g.oid, g.want)
+		}
+	}
+	if p := r.Variables[5]; p.Value != uint(12345) {
+		t.Errorf("cuctTapStreamAcctSessID.2.7 = %v (%T), want 12345", p.Value, p.Value)
+	}
+
+	// GETBULK: 2 non-repeaters, 3 repeaters × 6 repetitions.
+	all := f.under(t, ciscoMgmt)
+	nextOf := func(from string, n int) []string {
+		var out []string
+		for _, o := range all {
+			if len(out) < n && compareOIDs(t, o, from) > 0 {
+				out = append(out, o)
+			}
+		}
+		for len(out) < n {
+			out = append(out, "endOfMibView")
+		}
+		return out
+	}
+	nonRep := []string{oid(mdEntry, mdStatus, 10), oid(ucEntry, ucStatus, 10, 1)}
+	rep := []string{oid(ipEntry, ipVRF, 2, 1), oid(mdEntry, mdNotifEnable, 2), oid(ucEntry, ucAcctSessionID, 10, 1)}
+	const reps = 6
+	r, err = b.li.GetBulk(append(append([]string{}, nonRep...), rep...), uint8(len(nonRep)), reps)
+	if err != nil || r.Error != gosnmp.NoError {
+		t.Fatalf("GETBULK: %v %+v", err, r)
+	}
+	var want []string
+	for _, o := range nonRep {
+		want = append(want, nextOf(o, 1)...)
+	}
+	chains := make([][]string, len(rep))
+	for i, o := range rep {
+		chains[i] = nextOf(o, reps)
+	}
+	for k := range reps { // repetitions are interleaved, row by row
+		for i := range rep {
+			want = append(want, chains[i][k])
+		}
+	}
+	var got []string
+	for _, p := range r.Variables {
+		if p.Type == gosnmp.EndOfMibView {
+			got = append(got, "endOfMibView")
+		} else {
+			got = append(got, p.Name)
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("GETBULK answer:\n  got  %s\n  want %s", strings.Join(got, " "), strings.Join(want, " "))
+	}
+}

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -84,6 +85,9 @@ func run(args []string) error {
 	log.WithField("agentx", *address).Info("tapagent starting")
 	err = sub.Run(runCtx)
 	log.Info("tapagent stopped")
+	if errors.Is(err, agent.ErrRemoteTCP) {
+		return fmt.Errorf("--agentx %s: %w (allow it with --agentx-allow-remote)", *address, err)
+	}
 	if err != nil && ctx.Err() == nil {
 		return err
 	}

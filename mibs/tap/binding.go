@@ -331,15 +331,19 @@ func (b *Binding) engineChange(tx *table.Tx, ch *table.Change) (intercept.Change
 	row := ch.New
 	switch ch.Table {
 	case b.md:
-		if row == nil {
-			// The engine guards streams and filters; the rows only this
-			// binding keeps must not be orphaned either.
-			for _, t := range []*table.Table{b.uc, b.debugUser} {
-				if len(tx.Rows(t, ch.Index[0])) > 0 {
-					return intercept.Change{}, false, &table.CheckError{Table: b.md, Index: ch.Index, Column: mdStatus,
-						Err: fmt.Errorf("%s rows of mediation device %d exist", t.Name, ch.Index[0].Int)}
-				}
+		// The engine guards streams and its filters; the rows only this
+		// binding keeps must not be orphaned either. A user-connection row
+		// is a stream filter: it holds the MD in service like the others.
+		// A debug-user row only prevents the destroy.
+		leaving := row == nil || (ch.Old != nil && active(ch.Old) && !active(row))
+		guards := map[*table.Table]bool{b.uc: leaving, b.debugUser: row == nil}
+		for _, t := range []*table.Table{b.uc, b.debugUser} {
+			if guards[t] && len(tx.Rows(t, ch.Index[0])) > 0 {
+				return intercept.Change{}, false, &table.CheckError{Table: b.md, Index: ch.Index, Column: mdStatus,
+					Err: fmt.Errorf("%s rows of mediation device %d exist", t.Name, ch.Index[0].Int)}
 			}
+		}
+		if row == nil {
 			return intercept.DeleteMediation(contentID(ch.Index)), true, nil
 		}
 		m, err := mediationOf(row)
