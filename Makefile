@@ -9,7 +9,12 @@ TEST_DEBS := snmpd snmp smitools snmptrapd tshark iproute2 nftables
 RACE_PKGS := $(foreach d,agent intercept,$(if $(wildcard $(d)/*.go $(d)/*/*.go),./$(d)/...))
 # Benchmarks: packages, and programs that print comparison figures
 # (the lead adds them, e.g. BENCH_PROGRAMS += ./cmd/benchfig).
+# BENCH_FIGURES are the end-to-end figures (private snmpd, fixed workloads,
+# each run once with -benchtime=1x, then one table); the micro-benchmark run
+# over BENCH_PKGS leaves them out. BENCH_ARGS tune them, e.g. "-taps 200".
 BENCH_PKGS     ?= ./...
+BENCH_FIGURES  ?= ./bench
+BENCH_ARGS     ?=
 BENCH_PROGRAMS ?=
 HAVE_CMDS := $(wildcard cmd/*/*.go)
 
@@ -55,7 +60,8 @@ race:
 	$(GO) test -count=1 -race -timeout 20m ./...
 
 bench: deps
-	$(GO) test -run='^$$' -bench=. -benchmem -count=1 $(BENCH_PKGS)
+	$(GO) test -run='^$$' -bench=. -benchmem -count=1 $$($(GO) list $(BENCH_PKGS) | grep -v '^tapagent/bench\(/\|$$\)')
+	$(GO) test -run='^$$' -bench=. -benchtime=1x -count=1 -timeout=10m $(BENCH_FIGURES) $(if $(BENCH_ARGS),-args $(BENCH_ARGS))
 	@for p in $(BENCH_PROGRAMS); do echo "== $$p"; $(GO) run $$p || exit 1; done
 
 fuzz:

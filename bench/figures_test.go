@@ -28,7 +28,7 @@ var (
 	flagGets   = flag.Int("gets", 2000, "measured GETs per target in the latency figure")
 	flagWarmup = flag.Int("warmup", 200, "unmeasured GETs per target before them")
 	flagTaps   = flag.Int("taps", 1000, "taps per provisioning run (split over the managers)")
-	flagWalk   = flag.Int("walk-varbinds", 60000, "walk each table until at least this many varbinds")
+	flagWalk   = flag.Int("walk-varbinds", 120000, "varbinds per table in the walk figure (at least one full walk each)")
 )
 
 // OIDs of the objects measured (numeric: no MIB files are loaded).
@@ -72,6 +72,7 @@ const (
 	active      = 1
 )
 
+// TestMain prints the table of the figures measured after the benchmarks.
 func TestMain(m *testing.M) {
 	flag.Parse()
 	code := m.Run()
@@ -112,6 +113,7 @@ func (t *getTarget) get() (time.Duration, error) {
 // they see the same machine load; each sub-benchmark then reports its
 // target's share (its ns/op is the mean latency of one GET).
 func BenchmarkGetLatency(b *testing.B) {
+	recordLoad("latency")
 	s := testbed.StartSnmpd(b, testbed.Options{})
 	startTapagent(b, s)
 	testbed.StartAgent(b, s, testbed.AgentOptions{
@@ -129,7 +131,7 @@ func BenchmarkGetLatency(b *testing.B) {
 			oid: fmt.Sprintf("%s.%d.%d", mdEntry, mdDestPort, id), check: wantUint(port)},
 		{name: "native", object: "sysDescr.0 (snmpd itself)", user: "admin", client: admin,
 			oid: testbed.SysDescr0, check: wantOctets("tapagent test bed")},
-		{name: "minimal", object: ".397.1.4.1 (minimal responder process)", user: "li", client: li,
+		{name: "minimal", object: minimalTree[1:] + ".1.4.1 (minimal responder process)", user: "li", client: li,
 			oid: minimalTree + ".1.4.1", check: wantOctets(string(minimal.Cell(4, 1).Bytes))},
 	}
 	warmup, gets := *flagWarmup, *flagGets
@@ -220,10 +222,11 @@ const bulkRepetitions = 50
 // snmpd, a same-shaped 10,000-row table of the minimal responder (in this
 // process too) and snmpd's own hrSWInstalledTable. The walks are
 // interleaved one GETBULK at a time, so every table sees the same machine
-// load, until each has returned -walk-varbinds varbinds and finished at
-// least one full walk. Sub-benchmarks report each table's share: ns/op is
-// the time per varbind.
+// load, until each has returned the same number of varbinds: -walk-varbinds,
+// or one full walk of the largest table if that is more. Sub-benchmarks
+// report each table's share: ns/op is the time per varbind.
 func BenchmarkBulkWalk(b *testing.B) {
+	recordLoad("walk")
 	var walkers []*walker
 	var native *testbed.Snmpd
 	for _, rows := range []int{100, 1000, 10000} {
@@ -272,10 +275,16 @@ func BenchmarkBulkWalk(b *testing.B) {
 		}
 	}
 
-	quota := *flagWalk * b.N
-	for busy := true; busy; {
+	// The same count for every table, so that they are interleaved to the end.
+	quota := *flagWalk
+	for _, w := range walkers {
+		quota = max(quota, w.perWalk)
+	}
+	quota *= b.N
+	for round, busy := 0, true; busy; round++ {
 		busy = false
-		for _, w := range walkers {
+		for k := range walkers {
+			w := walkers[(round+k)%len(walkers)] // rotate who goes first
 			if w.fig.varbinds >= quota && w.fig.walks > 0 {
 				continue
 			}
@@ -432,6 +441,7 @@ func startInProcessMinimal(b *testing.B, s *testbed.Snmpd, rows int) {
 // walks cTap2StreamStatus and citapStreamStatus to check that every tap is
 // there and active. ns/op is per tap.
 func BenchmarkProvision(b *testing.B) {
+	recordLoad("provision")
 	s := testbed.StartSnmpd(b, testbed.Options{})
 	startTapagent(b, s)
 	checker := s.LIClient()

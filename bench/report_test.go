@@ -5,12 +5,14 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
+
+	"tapagent/internal/testbed"
 )
 
 // Targets of the foundation issue.
@@ -26,10 +28,11 @@ type latencyFigure struct {
 }
 
 type walkFigure struct {
-	table, served   string
-	rows, cols      int
-	walks, varbinds int
-	elapsed         time.Duration
+	name, table, served string
+	rows, cols          int
+	walks, varbinds     int
+	elapsed             time.Duration // sum of this table's requests
+	cost                Latency       // per request: duration / varbinds
 }
 
 type provisionFigure struct {
@@ -46,6 +49,22 @@ var figures struct {
 	walks      []walkFigure
 	provisions []provisionFigure
 	notes      []string
+	load       map[string]string // figure → load average when it started
+}
+
+// recordLoad notes the machine's load average as figure starts: the
+// figures are only comparable within one run, and other processes on a
+// 2-CPU machine move them a lot.
+func recordLoad(figure string) {
+	data, err := os.ReadFile("/proc/loadavg")
+	figures.Lock()
+	defer figures.Unlock()
+	if figures.load == nil {
+		figures.load = map[string]string{}
+	}
+	if f := strings.Fields(string(data)); err == nil && len(f) >= 3 {
+		figures.load[figure] = fmt.Sprintf("load average %s %s %s at start", f[0], f[1], f[2])
+	}
 }
 
 func recordLatency(f latencyFigure) {
@@ -100,8 +119,8 @@ func printLatency(w io.Writer) {
 		return
 	}
 	by := map[string]Latency{}
-	fmt.Fprintf(w, "\n1. GET latency: %d sequential GETs per target after %d warm-up, targets interleaved\n",
-		figures.latency[0].lat.N, *flagWarmup)
+	fmt.Fprintf(w, "\n1. GET latency: %d sequential GETs per target after %d warm-up, targets interleaved (%s)\n",
+		figures.latency[0].lat.N, *flagWarmup, figures.load["latency"])
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "target\tobject\tuser\tp50 µs\tp99 µs\tmean µs\tmax µs\t")
 	for _, f := range figures.latency {
@@ -130,7 +149,7 @@ func printWalks(w io.Writer) {
 		return
 	}
 	fmt.Fprintf(w, "\n2. Bulk walk: GETBULK max-repetitions %d as gosnmp BulkWalk sends them, tables interleaved request by request\n", bulkRepetitions)
-	fmt.Fprintln(w, "   (li; the native table as admin; each tapagent table has its own snmpd and in-process subagent)")
+	fmt.Fprintf(w, "   (li; the native table as admin; each tapagent table has its own snmpd and in-process subagent; %s)\n", figures.load["walk"])
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "table\tserved by\trows\tcols\twalks\tvarbinds\tseconds\tvarbinds/s\tmean µs/vb\tp50 µs/vb\t")
 	p50 := map[string]float64{}
@@ -157,6 +176,7 @@ func printProvisions(w io.Writer) {
 		return
 	}
 	fmt.Fprintln(w, "\n3. Tap provisioning into the tapagent binary: per tap one SET (MD createAndGo) + one SET (stream + IP filter createAndGo), li")
+	fmt.Fprintf(w, "   (managers run concurrently, each its own SNMPv3 client; snmpd serialises SETs; %s)\n", figures.load["provision"])
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "managers\ttaps\tSET PDUs\tseconds\ttaps/s\tSET p50 µs\tSET p99 µs\tactive streams / filters after\ttarget ≥ 500 taps/s\t")
 	for _, f := range figures.provisions {
@@ -185,11 +205,15 @@ func snmpdVersion() string {
 	return "snmpd (version unknown)"
 }
 
+// gosnmpVersion is the gosnmp requirement of go.mod (test binaries carry
+// no module build info).
 func gosnmpVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok {
-		for _, d := range bi.Deps {
-			if d.Path == "github.com/gosnmp/gosnmp" {
-				return "gosnmp " + d.Version
+	if root, err := testbed.RepoRoot(); err == nil {
+		if data, err := os.ReadFile(filepath.Join(root, "go.mod")); err == nil {
+			for _, line := range strings.Split(string(data), "\n") {
+				if f := strings.Fields(line); len(f) >= 2 && f[0] == "github.com/gosnmp/gosnmp" {
+					return "gosnmp " + f[1]
+				}
 			}
 		}
 	}
