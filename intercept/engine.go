@@ -47,6 +47,7 @@ type Engine struct {
 	armedVersion uint64             // version publishArmed last looked at
 	armedKeys    map[StreamKey]bool // streams armed at that version
 	onArmed      func([]Tap)
+	counters     *Counters
 }
 
 type op struct {
@@ -57,14 +58,16 @@ type op struct {
 // New returns an engine with an empty configuration. Nothing happens until
 // Run is called.
 func New(opts Options) *Engine {
+	st := newStore()
 	e := &Engine{
-		clock:   opts.Clock,
-		log:     opts.Logger,
-		ops:     make(chan op),
-		events:  make(chan Event),
-		stopped: make(chan struct{}),
-		st:      newStore(),
-		onArmed: opts.OnArmed,
+		clock:    opts.Clock,
+		log:      opts.Logger,
+		ops:      make(chan op),
+		events:   make(chan Event),
+		stopped:  make(chan struct{}),
+		st:       st,
+		counters: st.counters,
+		onArmed:  opts.OnArmed,
 		// Start somewhere random so that ids handed out before a restart
 		// are unlikely to be handed out again right after it.
 		lastID: ContentID(rand.Uint32N(MaxIndex)),
@@ -214,9 +217,18 @@ func (e *Engine) nextID() ContentID {
 	}
 }
 
-// Counters returns the packet counters of a stream. They stay 0 until the
-// data plane exists: nothing is intercepted yet.
-func (e *Engine) Counters(k StreamKey) (intercepted, drops uint64) { return 0, 0 }
+// Report queues an event of the data plane (Debug) on the event stream.
+func (e *Engine) Report(ev Event) {
+	_ = e.do(func() { e.pending = append(e.pending, ev) })
+}
+
+// Counters returns the packet counters of a stream: copies delivered and
+// matched packets that could not be delivered.
+func (e *Engine) Counters(k StreamKey) (intercepted, drops uint64) { return e.counters.Get(k) }
+
+// StreamCounters is where the data plane counts; a stream's counters are
+// forgotten when the stream is removed.
+func (e *Engine) StreamCounters() *Counters { return e.counters }
 
 // Events delivers what the engine does on its own. Events are queued, never
 // dropped, while nobody reads; the channel is closed when Run returns.

@@ -6,6 +6,7 @@ package intercept
 type store struct {
 	mds       map[ContentID]*mdEntry
 	deadlines *deadlines
+	counters  *Counters // forgotten with their stream
 }
 
 type mdEntry struct {
@@ -16,7 +17,7 @@ type mdEntry struct {
 }
 
 func newStore() *store {
-	return &store{mds: make(map[ContentID]*mdEntry), deadlines: newDeadlines()}
+	return &store{mds: make(map[ContentID]*mdEntry), deadlines: newDeadlines(), counters: newCounters()}
 }
 
 func (s *store) mediation(id ContentID) (Mediation, bool) {
@@ -70,6 +71,7 @@ func (s *store) write(cs *changeSet) {
 		case e == nil:
 		case sl.val == nil:
 			delete(e.streams, k.Index)
+			s.counters.delete(k)
 		default:
 			if e.streams == nil {
 				e.streams = make(map[uint32]Stream)
@@ -112,6 +114,13 @@ func (s *store) write(cs *changeSet) {
 
 // remove drops a mediation device with its streams and filters.
 func (s *store) remove(id ContentID) {
+	if e := s.mds[id]; e != nil {
+		keys := make([]StreamKey, 0, len(e.streams))
+		for idx := range e.streams {
+			keys = append(keys, StreamKey{ContentID: id, Index: idx})
+		}
+		s.counters.delete(keys...)
+	}
 	delete(s.mds, id)
 	s.deadlines.remove(id)
 }
