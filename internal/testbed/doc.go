@@ -8,4 +8,9 @@
 // started by scripts/snmpd-start.sh, the same code path `make run` and the
 // Dockerfile use. Every process is started in its own process group and
 // killed with it by t.Cleanup, also when the test fails.
+//
+// Options.NetNS, TrapdOptions.NetNS and AgentOptions.NetNS run the
+// processes inside a network namespace (see internal/netlab); the clients
+// the bed makes (Client, LIClient, AdminClient, NetSNMPCommand) then run
+// there too, so 127.0.0.1 means the namespace's own loopback.
 package testbed

@@ -3,7 +3,6 @@ package testbed
 import (
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"strconv"
@@ -117,26 +116,12 @@ func tail(path string, n int) string {
 }
 
 // freeUDPPort returns a UDP port free on 127.0.0.1 (and on ::1 when
-// withV6). Another process may take it before we bind it; callers retry.
+// withV6) in the test's own namespace. Another process may take it before
+// we bind it; callers retry.
 func freeUDPPort(withV6 bool) (int, error) {
-	var lastErr error
-	for range 20 {
-		c4, err := net.ListenPacket("udp4", "127.0.0.1:0")
-		if err != nil {
-			return 0, fmt.Errorf("find free UDP port: %w", err)
-		}
-		port := c4.LocalAddr().(*net.UDPAddr).Port
-		if !withV6 {
-			c4.Close()
-			return port, nil
-		}
-		c6, err := net.ListenPacket("udp6", net.JoinHostPort("::1", strconv.Itoa(port)))
-		c4.Close()
-		if err == nil {
-			c6.Close()
-			return port, nil
-		}
-		lastErr = err
+	addr6 := ""
+	if withV6 {
+		addr6 = "::1"
 	}
-	return 0, fmt.Errorf("find free UDP port on 127.0.0.1 and ::1: %w", lastErr)
+	return freeUDPPortAt("", "127.0.0.1", addr6)
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -55,12 +56,25 @@ type Options struct {
 	// Client, LIClient and AdminClient; default 8 s, longer than snmpd's
 	// own wait for a subagent (agentXTimeout 1 s, 5 retries).
 	ClientTimeout time.Duration
+	// NetNS runs snmpd in this network namespace (a name of `ip netns
+	// list`), and with it the subagents StartAgent starts, the sockets of
+	// Client/LIClient/AdminClient and the tools of NetSNMPCommand. Empty:
+	// the test's own namespace.
+	NetNS string
+	// Listen is the IPv4 address snmpd listens on (in NetNS when set),
+	// e.g. a router's management address; default 127.0.0.1.
+	Listen string
+	// Listen6 is the IPv6 listen address used with IPv6; default ::1.
+	Listen6 string
 }
 
 // Snmpd is a private snmpd started by StartSnmpd.
 type Snmpd struct {
-	Port         int    // UDP port on 127.0.0.1
-	Port6        int    // UDP port on ::1, 0 unless Options.IPv6
+	Port         int    // UDP port on Listen (127.0.0.1 by default)
+	Port6        int    // UDP port on Listen6 (::1), 0 unless Options.IPv6
+	NetNS        string // network namespace snmpd runs in, "" = the test's own
+	Listen       string // IPv4 listen address
+	Listen6      string // IPv6 listen address (used with Options.IPv6)
 	Dir          string // config, logs, persistent state, AgentX socket
 	AgentXSocket string // unix socket path for subagents
 	ConfPath     string // Dir/snmpd.conf
@@ -86,12 +100,18 @@ func StartSnmpd(tb testing.TB, opts Options) *Snmpd {
 	if opts.ClientTimeout == 0 {
 		opts.ClientTimeout = 8 * time.Second
 	}
+	if opts.Listen == "" {
+		opts.Listen = "127.0.0.1"
+	}
+	if opts.Listen6 == "" {
+		opts.Listen6 = "::1"
+	}
 	// A short path: the AgentX socket must fit in 108 bytes.
 	dir, err := os.MkdirTemp("", "tb-snmpd-")
 	if err != nil {
 		tb.Fatalf("testbed: %v", err)
 	}
-	s := &Snmpd{Dir: dir, tb: tb, opts: opts}
+	s := &Snmpd{Dir: dir, NetNS: opts.NetNS, Listen: opts.Listen, Listen6: opts.Listen6, tb: tb, opts: opts}
 	tb.Cleanup(func() { removeDir(tb, dir) })
 	tb.Cleanup(func() {
 		// SIGKILL: a clean shutdown fsyncs the persistent file line by
@@ -121,13 +141,17 @@ func StartSnmpd(tb testing.TB, opts Options) *Snmpd {
 
 // configure picks ports and runs the config generator.
 func (s *Snmpd) configure() error {
-	port, err := freeUDPPort(s.opts.IPv6)
+	addr6 := ""
+	if s.opts.IPv6 {
+		addr6 = s.Listen6
+	}
+	port, err := freeUDPPortAt(s.NetNS, s.Listen, addr6)
 	if err != nil {
 		return err
 	}
-	args := []string{"--dir", s.Dir, "--port", strconv.Itoa(port)}
+	args := []string{"--dir", s.Dir, "--port", strconv.Itoa(port), "--listen", s.Listen}
 	if s.opts.IPv6 {
-		args = append(args, "--port6", strconv.Itoa(port))
+		args = append(args, "--port6", strconv.Itoa(port), "--listen6", s.Listen6)
 	}
 	for _, sink := range s.opts.TrapSinks {
 		args = append(args, "--trap-sink", sink)
@@ -174,7 +198,7 @@ func (s *Snmpd) start() error {
 	if err != nil {
 		return err
 	}
-	argv := append([]string{"bash", starter, s.Dir}, s.opts.SnmpdArgs...)
+	argv := inNetNSArgv(s.NetNS, append([]string{"bash", starter, s.Dir}, s.opts.SnmpdArgs...))
 	p, err := startProcess("snmpd", filepath.Join(s.Dir, "snmpd.stderr"), nil, argv...)
 	if err != nil {
 		return err
@@ -268,8 +292,8 @@ func (s *Snmpd) Restart() error {
 	return nil
 }
 
-// Addr is the agent's IPv4 address as HOST:PORT.
-func (s *Snmpd) Addr() string { return "127.0.0.1:" + strconv.Itoa(s.Port) }
+// Addr is the agent's IPv4 address as HOST:PORT (reachable inside NetNS).
+func (s *Snmpd) Addr() string { return net.JoinHostPort(s.Listen, strconv.Itoa(s.Port)) }
 
 // Client returns a connected SNMPv3 authPriv client for u. Retries are
 // 0: a resent SET would hide bugs and loopback does not lose packets.
@@ -279,7 +303,7 @@ func (s *Snmpd) Client(u User) (*gosnmp.GoSNMP, error) {
 
 func (s *Snmpd) newClient(u User, timeout time.Duration) (*gosnmp.GoSNMP, error) {
 	c := &gosnmp.GoSNMP{
-		Target:        "127.0.0.1",
+		Target:        s.Listen,
 		Port:          uint16(s.Port),
 		Version:       gosnmp.Version3,
 		Timeout:       timeout,
@@ -295,7 +319,8 @@ func (s *Snmpd) newClient(u User, timeout time.Duration) (*gosnmp.GoSNMP, error)
 			PrivacyPassphrase:        u.PrivPass,
 		},
 	}
-	if err := c.Connect(); err != nil {
+	// In a namespace the socket is made there and stays there.
+	if err := inNetNS(s.NetNS, c.Connect); err != nil {
 		return nil, fmt.Errorf("connect %s as %s: %w", s.Addr(), u.Name, err)
 	}
 	return c, nil
@@ -333,11 +358,13 @@ func (s *Snmpd) NetSNMPEnv() []string {
 }
 
 // NetSNMPCommand builds tool (snmpget, snmpset, snmpbulkwalk, ...) with
-// numeric output (-On), no retries, u's credentials and then args.
+// numeric output (-On), no retries, u's credentials and then args; with
+// Options.NetNS the tool runs in that namespace (ip netns exec).
 func (s *Snmpd) NetSNMPCommand(tool string, u User, args ...string) *exec.Cmd {
 	timeout := max(1, int(s.opts.ClientTimeout/time.Second))
-	argv := append([]string{"-On", "-r", "0", "-t", strconv.Itoa(timeout)}, s.NetSNMPArgs(u)...)
-	cmd := exec.Command(tool, append(argv, args...)...)
+	argv := append([]string{tool, "-On", "-r", "0", "-t", strconv.Itoa(timeout)}, s.NetSNMPArgs(u)...)
+	argv = inNetNSArgv(s.NetNS, append(argv, args...))
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = s.NetSNMPEnv()
 	return cmd
 }

@@ -20,6 +20,10 @@ type AgentOptions struct {
 	WaitPrefix string
 	// WaitTimeout bounds that wait; default 15 s.
 	WaitTimeout time.Duration
+	// NetNS runs the agent in this network namespace; empty means the
+	// namespace of the snmpd it connects to (Options.NetNS). The AgentX
+	// unix socket is a file, reachable from any namespace.
+	NetNS string
 }
 
 // Agent is a subagent process connected to a test bed snmpd.
@@ -57,7 +61,11 @@ func StartAgent(tb testing.TB, s *Snmpd, o AgentOptions) *Agent {
 	logFile.Close()
 	a := &Agent{Bin: o.Bin, LogPath: logFile.Name()}
 	argv := append([]string{o.Bin, "--agentx", "unix:" + s.AgentXSocket}, o.Args...)
-	a.proc, err = startProcess(filepath.Base(o.Bin), a.LogPath, nil, argv...)
+	ns := o.NetNS
+	if ns == "" {
+		ns = s.NetNS
+	}
+	a.proc, err = startProcess(filepath.Base(o.Bin), a.LogPath, nil, inNetNSArgv(ns, argv)...)
 	if err != nil {
 		tb.Fatalf("testbed: %v", err)
 	}

@@ -16,6 +16,8 @@ type Trapd struct {
 	Port    int
 	Dir     string
 	LogPath string
+	NetNS   string // network namespace it runs in, "" = the test's own
+	Listen  string // IPv4 address it listens on
 
 	proc *process
 }
@@ -25,12 +27,34 @@ type Trapd struct {
 // community. t.Cleanup stops it.
 func StartTrapd(tb testing.TB, port int) *Trapd {
 	tb.Helper()
+	return StartTrapdWith(tb, TrapdOptions{Port: port})
+}
+
+// TrapdOptions place a snmptrapd; the zero value is StartTrapd(tb, 0).
+type TrapdOptions struct {
+	// Port is the UDP port; 0 picks a free one.
+	Port int
+	// NetNS runs snmptrapd in this network namespace, e.g. the mediation
+	// device's; empty: the test's own.
+	NetNS string
+	// Listen is the IPv4 address to listen on; default 127.0.0.1.
+	Listen string
+}
+
+// StartTrapdWith is StartTrapd with a namespace and listen address, e.g.
+// the MD's address and port 161 where the trap sink points.
+func StartTrapdWith(tb testing.TB, o TrapdOptions) *Trapd {
+	tb.Helper()
+	if o.Listen == "" {
+		o.Listen = "127.0.0.1"
+	}
+	port := o.Port
 	dir, err := os.MkdirTemp("", "tb-trapd-")
 	if err != nil {
 		tb.Fatalf("testbed: %v", err)
 	}
 	tb.Cleanup(func() { removeDir(tb, dir) })
-	d := &Trapd{Dir: dir, LogPath: filepath.Join(dir, "traps.log")}
+	d := &Trapd{Dir: dir, LogPath: filepath.Join(dir, "traps.log"), NetNS: o.NetNS, Listen: o.Listen}
 	tb.Cleanup(func() {
 		d.Stop()
 		if tb.Failed() {
@@ -41,7 +65,7 @@ func StartTrapd(tb testing.TB, port int) *Trapd {
 	for range 3 {
 		p := port
 		if p == 0 {
-			if p, err = freeUDPPort(false); err != nil {
+			if p, err = freeUDPPortAt(d.NetNS, d.Listen, ""); err != nil {
 				tb.Fatalf("testbed: %v", err)
 			}
 		}
@@ -62,7 +86,7 @@ func (d *Trapd) start(port int) error {
 	}
 	os.Remove(d.LogPath)
 	p, err := startProcess("snmptrapd", filepath.Join(d.Dir, "snmptrapd.stderr"), nil,
-		"bash", runner, d.Dir, strconv.Itoa(port))
+		inNetNSArgv(d.NetNS, []string{"bash", runner, d.Dir, strconv.Itoa(port), d.Listen})...)
 	if err != nil {
 		return err
 	}
@@ -81,7 +105,7 @@ func (d *Trapd) start(port int) error {
 }
 
 // Addr is the receiver's HOST:PORT, ready for Options.TrapSinks.
-func (d *Trapd) Addr() string { return "127.0.0.1:" + strconv.Itoa(d.Port) }
+func (d *Trapd) Addr() string { return d.Listen + ":" + strconv.Itoa(d.Port) }
 
 // Stop ends snmptrapd; calling it twice is harmless.
 func (d *Trapd) Stop() {
