@@ -1,0 +1,31 @@
+// Package deliver sends intercepted packets to mediation devices in the
+// PacketCable UDP format (transport udp(1) of CISCO-TAP2-MIB, design.md §3):
+// one datagram per copy, addressed to the device's address and port, with
+//
+//	CCCID (4 bytes, big-endian, the stream's ContentId)
+//	[NTP timestamp (8 bytes), only if Options.Timestamp]
+//	the copy: an IP packet from its first header byte (IP taps) or a whole
+//	Ethernet frame with its 802.1Q tags, no FCS (802 taps)
+//
+// Wireshark decodes it with `-d udp.port==PORT,pcli` (pcli12 with the
+// timestamp) and `-d pcli.payload,ip` or `,eth`.
+//
+// A Sender owns one non-blocking UDP socket per mediation device: DSCP in
+// IP_TOS / IPV6_TCLASS, bound to the source interface's address, connected
+// to the device, marked with SO_MARK so the capture can leave our own
+// copies out. Sends never wait and never allocate: a copy that does not fit
+// now is dropped and reported (ErrDropped), because stalling capture would
+// lose far more. Batch sends many copies with one sendmmsg call.
+//
+// What Linux does when the path is slower than the copies (measured, see
+// the tests): a full socket send buffer answers EAGAIN; a full egress queue
+// discipline drops the datagram and, only because the socket has
+// IP_RECVERR / IPV6_RECVERR set, answers ENOBUFS — without RECVERR the
+// kernel reports success for a datagram it dropped. Both are ErrDropped.
+// Every datagram a send accepted reached the wire in our tests. An ICMP
+// error from the device (closed port, unreachable host) fails the next send
+// with ErrUnreachable, once.
+//
+// The package knows nothing of SNMP or of the capture; the engine passes
+// bytes and targets.
+package deliver
