@@ -3,15 +3,12 @@ module tapagent
 go 1.26.0
 
 require (
+	github.com/google/gopacket v1.1.19
 	github.com/gosnmp/gosnmp v1.47.0
 	github.com/posteo/go-agentx v0.3.0
 	github.com/sirupsen/logrus v1.10.2
-)
-
-require (
-	github.com/google/gopacket v1.1.19 // indirect
-	github.com/vishvananda/netlink v1.3.1 // indirect
-	github.com/vishvananda/netns v0.0.5 // indirect
-	golang.org/x/net v0.62.0 // indirect
-	golang.org/x/sys v0.49.0 // indirect
+	github.com/vishvananda/netlink v1.3.1
+	github.com/vishvananda/netns v0.0.5
+	golang.org/x/net v0.62.0
+	golang.org/x/sys v0.49.0
 )

@@ -542,7 +542,10 @@ func countActive(b *testing.B, c *gosnmp.GoSNMP, entry string, statusCol int) in
 func startTapagent(b *testing.B, s *testbed.Snmpd) {
 	b.Helper()
 	testbed.StartAgent(b, s, testbed.AgentOptions{
-		Bin:        testbed.Build(b, "./cmd/tapagent"),
+		Bin: testbed.Build(b, "./cmd/tapagent"),
+		// The provisioned taps name addresses outside any test
+		// namespace: nothing may be captured or sent.
+		Args:       []string{"--capture", "none"},
 		WaitPrefix: testbed.Tap2MIB,
 	})
 }

@@ -88,7 +88,7 @@ func TestTapagentTCP(t *testing.T) {
 	// Args come after the test bed's "--agentx unix:…": the last one wins.
 	a := testbed.StartAgent(t, s, testbed.AgentOptions{
 		Bin:        bin.Tapagent,
-		Args:       []string{"--log-level", "debug", "--agentx", master},
+		Args:       []string{"--log-level", "debug", "--capture", "none", "--agentx", master},
 		WaitPrefix: testbed.Tap2MIB,
 	})
 	if log := a.Log(); !strings.Contains(log, `master="`+master+`"`) {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -16,6 +17,9 @@ import (
 
 	"tapagent/agent"
 	"tapagent/intercept"
+	"tapagent/intercept/capture"
+	"tapagent/intercept/dataplane"
+	"tapagent/intercept/deliver"
 	"tapagent/mibs/tap"
 )
 
@@ -32,6 +36,9 @@ func run(args []string) error {
 	allowRemote := fs.Bool("agentx-allow-remote", false, "allow a TCP master that is not on loopback (AgentX has no authentication)")
 	level := fs.String("log-level", "info", "log level: debug, info, warn, error")
 	jsonLogs := fs.Bool("log-json", false, "log in JSON")
+	captureOn := fs.String("capture", "all", "interfaces to intercept on: all (every interface but loopback), none (provisioning only), or a comma-separated list")
+	timestamp := fs.Bool("ntp-timestamp", false, "put an 8-byte NTP timestamp after the CCCID of every copy (PacketCable 1.5 style)")
+	mark := fs.Uint("delivery-mark", dataplane.DefaultMark, "SO_MARK of delivery sockets; frames with it are never intercepted")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -53,7 +60,24 @@ func run(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
-	engine := intercept.New(intercept.Options{Logger: log.WithField("component", "intercept")})
+	var dp *dataplane.DataPlane
+	engineOpts := intercept.Options{Logger: log.WithField("component", "intercept")}
+	if *captureOn != "none" {
+		engineOpts.OnArmed = func(taps []intercept.Tap) { dp.Update(taps) }
+	}
+	engine := intercept.New(engineOpts)
+	if *captureOn != "none" {
+		var ifaces []string
+		if *captureOn != "all" {
+			ifaces = strings.Split(*captureOn, ",")
+		}
+		dp = dataplane.NewDataPlane(dataplane.DataPlaneOptions{
+			Capture: capture.Options{Interfaces: ifaces},
+			Deliver: deliver.Options{Mark: uint32(*mark), Timestamp: *timestamp},
+			Logger:  log,
+			Report:  engine.Report,
+		}, engine.StreamCounters())
+	}
 	sub := agent.New(agent.Config{
 		Address:        *address,
 		AllowRemoteTCP: *allowRemote,
@@ -69,6 +93,13 @@ func run(args []string) error {
 	defer stopEngine()
 	go engine.Run(engineCtx)
 	go binding.Run(engineCtx)
+	if dp != nil {
+		go func() {
+			if err := dp.Run(engineCtx); err != nil {
+				log.WithError(err).Error("intercept data plane stopped: nothing is intercepted")
+			}
+		}()
+	}
 
 	// On SIGTERM/SIGINT tell the mediation devices first (ciscoTap2Switchover
 	// goes out through the still open session), then close the session.

@@ -1,0 +1,461 @@
+package dataplane
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/sirupsen/logrus"
+
+	"tapagent/intercept"
+	"tapagent/intercept/capture"
+	"tapagent/intercept/classify"
+	"tapagent/intercept/deliver"
+)
+
+// DataPlaneOptions configure capture and delivery.
+type DataPlaneOptions struct {
+	// Capture chooses the interfaces and the ring; its IgnoreMark is set
+	// to Deliver.Mark so our own copies are never intercepted.
+	Capture capture.Options
+	// Deliver holds the delivery socket options (mark, NTP timestamp).
+	Deliver deliver.Options
+	// Net answers the questions the classifier asks about the box (routes,
+	// bridge ports, VRFs); nil: read them from the kernel (netlink).
+	Net    NetInfo
+	Logger *logrus.Entry
+	// Report receives Debug events (delivery failures, ring overruns);
+	// the engine's Report puts them on its event stream.
+	Report func(intercept.Event)
+}
+
+// DefaultMark is the SO_MARK of delivery sockets unless configured.
+const DefaultMark = 0x7a70 // "zp"
+
+// NetInfo is what the classifier needs to know about the box at build time.
+type NetInfo interface {
+	// Refresh reads the current state; called before every rebuild.
+	Refresh() error
+	RouteIfIndex(p netip.Prefix) int
+	LearnedPort(mac net.HardwareAddr) int
+	VRFOf(ifIndex int) string
+	// Skip reports interfaces whose frames are also seen on another
+	// interface (a bridge device sees what its ports see).
+	Skip(ifIndex int) bool
+}
+
+// DataPlane captures frames, classifies them against the armed taps and
+// sends one copy per mediation device. The packet loop reads an immutable
+// plan through an atomic pointer; a reconciler goroutine builds new plans
+// when the armed taps change, so the engine never waits for it.
+type DataPlane struct {
+	opts     DataPlaneOptions
+	counters *intercept.Counters
+	log      *logrus.Entry
+
+	updates  chan []intercept.Tap // latest armed taps, capacity 1
+	problems chan problem
+	plan     atomic.Pointer[plan]
+	ring     *capture.Ring
+	ready    chan struct{}
+
+	// Owned by the reconciler.
+	senders     map[deliver.Target]*deliver.Sender
+	lastTaps    []intercept.Tap
+	ringDrops   uint64
+	lastProblem map[intercept.ContentID]time.Time
+}
+
+// plan is everything the packet loop needs, never modified once stored.
+type plan struct {
+	cls      *classify.Classifier
+	senders  []*deliver.Sender // by MDTarget.Index; nil: no socket
+	counters map[intercept.StreamKey]*intercept.StreamCounters
+	net      NetInfo
+}
+
+type problem struct {
+	id  intercept.ContentID
+	err error
+}
+
+// NewDataPlane prepares a data plane counting into counters (the engine's
+// intercept.StreamCounters). Nothing is opened before Run.
+func NewDataPlane(opts DataPlaneOptions, counters *intercept.Counters) *DataPlane {
+	if opts.Deliver.Mark == 0 {
+		opts.Deliver.Mark = DefaultMark
+	}
+	opts.Capture.IgnoreMark = opts.Deliver.Mark
+	if opts.Capture.PollTimeout == 0 {
+		opts.Capture.PollTimeout = 200 * time.Millisecond
+	}
+	if opts.Net == nil {
+		opts.Net = newKernelNet()
+	}
+	if opts.Logger == nil {
+		opts.Logger = logrus.NewEntry(logrus.StandardLogger())
+	}
+	return &DataPlane{
+		opts:        opts,
+		counters:    counters,
+		log:         opts.Logger.WithField("component", "dataplane"),
+		updates:     make(chan []intercept.Tap, 1),
+		problems:    make(chan problem, 64),
+		ready:       make(chan struct{}),
+		senders:     make(map[deliver.Target]*deliver.Sender),
+		lastProblem: make(map[intercept.ContentID]time.Time),
+	}
+}
+
+// Update hands over a new set of armed taps (Options.OnArmed). It never
+// blocks: an older set not yet picked up is replaced.
+func (d *DataPlane) Update(taps []intercept.Tap) {
+	for {
+		select {
+		case d.updates <- taps:
+			return
+		default:
+		}
+		select {
+		case <-d.updates:
+		default:
+		}
+	}
+}
+
+// Ready is closed once the capture ring is open and the first plan built.
+func (d *DataPlane) Ready() <-chan struct{} { return d.ready }
+
+// Run opens the capture ring and serves until ctx is done.
+func (d *DataPlane) Run(ctx context.Context) error {
+	ring, err := capture.Open(d.opts.Capture)
+	if err != nil {
+		return fmt.Errorf("intercept: open capture: %w", err)
+	}
+	d.ring = ring
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		d.reconcile(ctx)
+	}()
+	go func() {
+		<-ctx.Done()
+		ring.Close()
+	}()
+	d.loop()
+	wg.Wait()
+	for _, s := range d.senders {
+		s.Close()
+	}
+	return nil
+}
+
+// reconcile builds plans and reports problems; it owns the senders.
+func (d *DataPlane) reconcile(ctx context.Context) {
+	tick := time.NewTicker(2 * time.Second)
+	defer tick.Stop()
+	d.rebuild(nil)
+	close(d.ready)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case taps := <-d.updates:
+			d.rebuild(taps)
+		case p := <-d.problems:
+			d.reportProblem(p)
+		case <-tick.C:
+			d.checkRing()
+			if needsNetRefresh(d.lastTaps) {
+				d.rebuild(d.lastTaps)
+			}
+		}
+	}
+}
+
+// needsNetRefresh: taps that depend on routes or bridge learning follow
+// the kernel, so their plan is rebuilt now and then.
+func needsNetRefresh(taps []intercept.Tap) bool {
+	for _, t := range taps {
+		if t.IP != nil && (t.IP.Interface == intercept.RoutedInterface || t.IP.VRF != "") {
+			return true
+		}
+		if t.MAC != nil && (t.MAC.Interface == intercept.RoutedInterface || t.MAC.Fields.Has(intercept.MatchCMMAC)) {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *DataPlane) rebuild(taps []intercept.Tap) {
+	d.lastTaps = taps
+	if err := d.opts.Net.Refresh(); err != nil {
+		d.log.WithError(err).Warn("cannot read interfaces and routes; special interface values match anywhere")
+	}
+	cls := classify.Build(classify.Config{
+		Taps:         taps,
+		RouteIfIndex: d.opts.Net.RouteIfIndex,
+		LearnedPort:  d.opts.Net.LearnedPort,
+		VRFOf:        d.opts.Net.VRFOf,
+	})
+	p := &plan{cls: cls, net: d.opts.Net, counters: make(map[intercept.StreamKey]*intercept.StreamCounters)}
+	used := make(map[deliver.Target]bool)
+	for _, md := range cls.MDs() {
+		for _, k := range md.Streams {
+			p.counters[k] = d.counters.For(k)
+		}
+		m := md.Mediation
+		t := deliver.Target{ContentID: uint32(m.ContentID), Dest: netip.AddrPortFrom(m.DestAddr, m.DestPort),
+			DSCP: m.DSCP, SrcIfIndex: int(m.SrcInterface)}
+		used[t] = true
+		s := d.senders[t]
+		if s == nil {
+			var err error
+			if s, err = deliver.NewSender(t, d.opts.Deliver); err != nil {
+				d.reportProblem(problem{id: m.ContentID, err: fmt.Errorf("cannot open the delivery socket: %w", err)})
+				s = nil
+			} else {
+				d.senders[t] = s
+			}
+		}
+		p.senders = append(p.senders, s)
+	}
+	if d.ring != nil {
+		prog, err := cls.BPF(classify.BPFOptions{})
+		if err == nil {
+			err = d.ring.SetBPF(prog)
+		}
+		if err != nil {
+			d.log.WithError(err).Error("cannot install the capture filter; capturing everything")
+			_ = d.ring.SetBPF(nil)
+		}
+	}
+	d.plan.Store(p)
+	// Senders the new plan dropped may still be in use by the packet loop
+	// holding the previous plan: close them a little later.
+	for t, s := range d.senders {
+		if !used[t] {
+			delete(d.senders, t)
+			time.AfterFunc(time.Second, func() { s.Close() })
+		}
+	}
+	d.log.WithFields(logrus.Fields{"taps": len(taps), "mediation_devices": len(cls.MDs())}).Info("data plane updated")
+}
+
+// reportProblem turns a delivery problem into a Debug event, at most one per
+// device every 10 s (a dead mediation path must not flood the trap sinks).
+func (d *DataPlane) reportProblem(p problem) {
+	if last, ok := d.lastProblem[p.id]; ok && time.Since(last) < 10*time.Second {
+		return
+	}
+	d.lastProblem[p.id] = time.Now()
+	msg := "delivery failed"
+	switch {
+	case errors.Is(p.err, deliver.ErrUnreachable):
+		msg = "mediation device unreachable"
+	case errors.Is(p.err, deliver.ErrTooBig):
+		msg = "intercepted packet too big for one datagram"
+	case errors.Is(p.err, errTruncated):
+		msg = "intercepted frame larger than the capture ring keeps"
+	case p.err != nil:
+		msg = p.err.Error()
+	}
+	if d.opts.Report != nil {
+		d.opts.Report(intercept.Debug{Key: intercept.StreamKey{ContentID: p.id}, Message: msg, NotificationEnable: d.notificationsOn(p.id)})
+	}
+}
+
+func (d *DataPlane) notificationsOn(id intercept.ContentID) bool {
+	for _, t := range d.lastTaps {
+		if t.Mediation.ContentID == id {
+			return t.Mediation.NotificationEnable
+		}
+	}
+	return false
+}
+
+// checkRing reports frames the kernel dropped because the ring was full:
+// they were lost before classification, so no stream can be charged; every
+// device with armed taps hears of it.
+func (d *DataPlane) checkRing() {
+	if d.ring == nil {
+		return
+	}
+	st, err := d.ring.Stats()
+	if err != nil || st.Drops == d.ringDrops {
+		return
+	}
+	lost := st.Drops - d.ringDrops
+	d.ringDrops = st.Drops
+	d.log.WithField("frames", lost).Warn("capture ring overrun: frames lost before classification")
+	seen := map[intercept.ContentID]bool{}
+	for _, t := range d.lastTaps {
+		id := t.Mediation.ContentID
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		if d.opts.Report != nil {
+			d.opts.Report(intercept.Debug{Key: intercept.StreamKey{ContentID: id},
+				Message:            fmt.Sprintf("capture ring overrun: %d frames lost before classification", lost),
+				NotificationEnable: t.Mediation.NotificationEnable})
+		}
+	}
+}
+
+var errTruncated = errors.New("frame truncated by the capture ring")
+
+// loop is the packet path: no allocation, no lock, no blocking call but
+// the ring's poll.
+func (d *DataPlane) loop() {
+	hits := classify.MakeHits(8)
+	var (
+		seen recent
+		h    maphash.Hash
+		pkt  classify.Packet
+	)
+	for {
+		f, err := d.ring.Next()
+		if err != nil {
+			if errors.Is(err, capture.ErrTimeout) {
+				continue
+			}
+			return
+		}
+		p := d.plan.Load()
+		if p == nil || p.cls.Len() == 0 || p.net.Skip(f.IfIndex) {
+			continue
+		}
+		pkt = classify.Packet{Data: f.Data, IfIndex: f.IfIndex, Outgoing: f.Outgoing(),
+			VLAN: f.VLAN.TCI, HasVLAN: f.VLAN.Present}
+		hits = p.cls.Match(&pkt, hits[:0])
+		now := f.Timestamp.UnixNano()
+		for i := range hits {
+			hit := &hits[i]
+			data := f.Data[hit.Offset:]
+			key := contentKey(&h, hit, data) ^ uint64(hit.MD.Index+1)*0x9e3779b97f4a7c15
+			// A forwarded packet is seen arriving and leaving: the copy
+			// goes out for the first sighting only.
+			if f.Outgoing() {
+				if seen.take(key, now) {
+					continue
+				}
+			} else {
+				seen.put(key, now)
+			}
+			err := d.send(p, hit, f, data)
+			for _, k := range hit.Streams {
+				c := p.counters[k]
+				if c == nil {
+					continue
+				}
+				if err == nil {
+					c.Intercepted.Add(1)
+				} else {
+					c.Drops.Add(1)
+				}
+			}
+			if err != nil && !errors.Is(err, deliver.ErrDropped) {
+				select {
+				case d.problems <- problem{id: hit.MD.Mediation.ContentID, err: err}:
+				default:
+				}
+			}
+		}
+	}
+}
+
+var errNoSender = errors.New("no delivery socket")
+
+func (d *DataPlane) send(p *plan, hit *classify.Hit, f *capture.Frame, data []byte) error {
+	s := p.senders[hit.MD.Index]
+	switch {
+	case s == nil:
+		return errNoSender
+	case f.Truncated():
+		return errTruncated
+	case hit.Layer == classify.LayerEthernet && f.VLAN.Present:
+		return s.SendTagged(f.Timestamp, f.Data, f.VLAN.TPID, f.VLAN.TCI)
+	}
+	return s.SendAt(f.Timestamp, data)
+}
+
+var contentSeed = maphash.MakeSeed()
+
+// contentKey hashes what stays the same when a router forwards a packet:
+// the IP packet without TTL/hop limit and IPv4 header checksum, or the
+// whole frame for Ethernet copies.
+func contentKey(h *maphash.Hash, hit *classify.Hit, data []byte) uint64 {
+	h.SetSeed(contentSeed)
+	switch {
+	case hit.Layer == classify.LayerIP && len(data) >= 20 && data[0]>>4 == 4:
+		h.Write(data[:8])
+		h.WriteByte(data[9])
+		h.Write(data[12:])
+	case hit.Layer == classify.LayerIP && len(data) >= 40 && data[0]>>4 == 6:
+		h.Write(data[:7])
+		h.Write(data[8:])
+	default:
+		h.Write(data)
+	}
+	return h.Sum64()
+}
+
+// recent remembers, for a short while, the copies sent for arriving
+// frames, so the same packet leaving the box is not sent again. Entries
+// count: two identical packets arriving give two copies, and their two
+// departures none.
+type recent struct {
+	slots [1 << 12]recentSlot
+}
+
+type recentSlot struct {
+	key uint64
+	n   uint32
+	at  int64
+}
+
+const (
+	recentWindow = int64(200 * time.Millisecond)
+	recentProbes = 8
+)
+
+func (r *recent) put(key uint64, now int64) {
+	mask := uint64(len(r.slots) - 1)
+	var free *recentSlot
+	for i := uint64(0); i < recentProbes; i++ {
+		s := &r.slots[(key+i)&mask]
+		live := s.n > 0 && now-s.at <= recentWindow
+		if live && s.key == key {
+			s.n++
+			s.at = now
+			return
+		}
+		if !live && free == nil {
+			free = s
+		}
+	}
+	if free == nil {
+		free = &r.slots[key&mask] // table full here: forget the oldest guess
+	}
+	*free = recentSlot{key: key, n: 1, at: now}
+}
+
+func (r *recent) take(key uint64, now int64) bool {
+	mask := uint64(len(r.slots) - 1)
+	for i := uint64(0); i < recentProbes; i++ {
+		s := &r.slots[(key+i)&mask]
+		if s.key == key && s.n > 0 && now-s.at <= recentWindow {
+			s.n--
+			return true
+		}
+	}
+	return false
+}

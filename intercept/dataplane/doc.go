@@ -1,0 +1,18 @@
+// Package dataplane is the lawful-intercept packet path: it captures frames
+// (intercept/capture), matches them against the armed taps
+// (intercept/classify) and sends one copy per mediation device
+// (intercept/deliver), counting into the engine's stream counters.
+//
+// The engine hands it every new set of armed taps (Update, never
+// blocking); a reconciler goroutine builds a classifier, the delivery
+// sockets and the kernel pre-filter off the packet path and publishes them
+// as one immutable plan. The packet loop only loads that plan, so it takes
+// no lock and allocates nothing per packet.
+//
+// One copy per mediation device and packet: the classifier already merges
+// the streams of one device; a packet the box forwards is seen arriving and
+// leaving, and only its first sighting is sent (a short-lived count of
+// copies sent for arriving frames, keyed by the packet's content without
+// TTL and checksum). Bridge devices are not read: their ports see the same
+// frames.
+package dataplane
