@@ -21,7 +21,8 @@ type Options struct {
 	Clock  Clock         // nil: SystemClock
 	Logger *logrus.Entry // nil: the logrus standard logger
 	// OnArmed receives the armed taps after every change of them, on the
-	// engine's goroutine: it must only hand them over, never block.
+	// engine's goroutine: it must only hand them over, never block. Set
+	// it when a data plane serves the taps.
 	OnArmed func([]Tap)
 }
 
@@ -216,6 +217,9 @@ func (e *Engine) nextID() ContentID {
 		}
 	}
 }
+
+// Intercepting reports whether a data plane serves the armed taps.
+func (e *Engine) Intercepting() bool { return e.onArmed != nil }
 
 // Report queues an event of the data plane (Debug) on the event stream.
 func (e *Engine) Report(ev Event) {

@@ -46,6 +46,8 @@ type Binding struct {
 	caps     capabilities
 	debugAge time.Duration
 	debugMax int
+	// intercepting: a data plane serves the taps (capabilities advertise it).
+	intercepting bool
 
 	group                                     *table.Group
 	md, stream, debug, debugUser, ip, mac, uc *table.Table
@@ -76,11 +78,14 @@ func New(engine Engine, notifier Notifier, log *logrus.Entry) *Binding {
 		log:      log,
 		debugAge: 60 * time.Minute,
 		debugMax: 100,
-		caps: capabilities{
-			// Provisioning accepts only the udp transport; the packet data
-			// plane adds its capabilities when it exists.
-			mediation: []int{capUDP},
-		},
+	}
+	b.caps = capabilities{mediation: []int{capUDP}}
+	if b.intercepting = intercepting(engine); b.intercepting {
+		b.caps = capabilities{
+			mediation: []int{capIPv4SrcInterface, capIPv6SrcInterface, capUDP},
+			ipStream:  []int{ipCapTapEnable, ipCapInterface, ipCapIPv4, ipCapIPv6, ipCapL4Port, ipCapDSCP},
+			macStream: []int{0, 1, 2, 3, 4, 5, 6}, // tapEnable … srcLlcSap: all of them
+		}
 	}
 	b.md = newMediationTable()
 	b.stream = b.newStreamTable()
@@ -101,6 +106,16 @@ func New(engine Engine, notifier Notifier, log *logrus.Entry) *Binding {
 		table.Hooks{Check: b.check, Apply: b.apply, Revert: b.revert},
 	)
 	return b
+}
+
+// Intercepting is implemented by an engine that tells whether a packet
+// data plane serves its taps (without one, provisioning works but nothing
+// is intercepted, and the capabilities say so).
+type Intercepting interface{ Intercepting() bool }
+
+func intercepting(e Engine) bool {
+	i, ok := e.(Intercepting)
+	return ok && i.Intercepting()
 }
 
 // Handler is what the subagent registers.

@@ -441,3 +441,22 @@ func TestSwitchover(t *testing.T) {
 		t.Fatalf("notification %v, want ciscoTap2Switchover", vbs)
 	}
 }
+
+func TestCapabilitiesFollowTheDataPlane(t *testing.T) {
+	capsOf := func(b *Binding) []string {
+		var out []string
+		for _, oid := range []agentx.OID{tap2Objects.Append(1, 3, 0), ipTapObjects.Append(1, 1, 0), tap802Objects.Append(1, 1, 0), userConnObjects.Append(1, 1, 0)} {
+			out = append(out, fmt.Sprintf("%x", b.Handler().Get(oid).Bytes))
+		}
+		return out
+	}
+	provisioning := New(intercept.New(intercept.Options{}), nil, nil)
+	if got := fmt.Sprint(capsOf(provisioning)); got != "[20 00 00 00]" {
+		t.Errorf("provisioning only: %s, want udp only", got)
+	}
+	withDataPlane := New(intercept.New(intercept.Options{OnArmed: func([]intercept.Tap) {}}), nil, nil)
+	// udp + both source interfaces; IP: all but voip; 802: all seven; no user-connection taps.
+	if got := fmt.Sprint(capsOf(withDataPlane)); got != "[e0 fc fe 00]" {
+		t.Errorf("with a data plane: %s", got)
+	}
+}
