@@ -297,15 +297,9 @@ func (d *DataPlane) checkRing() {
 	d.log.WithField("frames", lost).Warn("capture ring overrun: frames lost before classification")
 	seen := map[intercept.ContentID]bool{}
 	for _, t := range d.lastTaps {
-		id := t.Mediation.ContentID
-		if seen[id] {
-			continue
-		}
-		seen[id] = true
-		if d.opts.Report != nil {
-			d.opts.Report(intercept.Debug{Key: intercept.StreamKey{ContentID: id},
-				Message:            fmt.Sprintf("capture ring overrun: %d frames lost before classification", lost),
-				NotificationEnable: t.Mediation.NotificationEnable})
+		if id := t.Mediation.ContentID; !seen[id] {
+			seen[id] = true
+			d.reportProblem(problem{id: id, err: fmt.Errorf("capture ring overrun: %d frames lost before classification", lost)})
 		}
 	}
 }
