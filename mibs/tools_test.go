@@ -16,7 +16,7 @@ import (
 // tools below must load each of them from our folders alone.
 var ourModules = []string{
 	"CISCO-TAP2-MIB", "CISCO-IP-TAP-MIB", "CISCO-802-TAP-MIB", "CISCO-USER-CONNECTION-TAP-MIB",
-	"CISCO-PORT-SECURITY-MIB",
+	"CISCO-PORT-SECURITY-MIB", "TAPAGENT-ILB-MIB",
 }
 
 // tool finds a Debian tool `make deps` installs; the test fails without it
