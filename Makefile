@@ -4,7 +4,7 @@ BIN      ?= bin
 RUN_DIR  ?= run
 FUZZTIME ?= 30s
 # Debian packages the tests need (the test bed, capture checks, netns tests).
-TEST_DEBS := snmpd snmp smitools snmptrapd tshark iproute2 nftables
+TEST_DEBS := snmpd snmp smitools snmptrapd tshark iproute2 nftables netsniff-ng
 # Packages measured with -race on top of the plain run (race doubles time).
 RACE_PKGS := $(foreach d,agent intercept,$(if $(wildcard $(d)/*.go $(d)/*/*.go),./$(d)/...))
 # Benchmarks: packages, and programs that print comparison figures

@@ -91,12 +91,28 @@ func recordNote(s string) {
 	figures.notes = append(figures.notes, s)
 }
 
+// reportSection is a part of the table kept in another file (e.g. the
+// intercept figures): measured reports whether it has figures, print
+// writes them. Both run with figures locked.
+type reportSection struct {
+	measured func() bool
+	print    func(io.Writer)
+}
+
+// sections are the further parts of the table, in order; files add theirs
+// from init.
+var sections []reportSection
+
 // printFigures writes the table of every figure measured in this run;
 // nothing when no figure ran (go test ./..., unit tests only).
 func printFigures() {
 	figures.Lock()
 	defer figures.Unlock()
-	if len(figures.latency)+len(figures.walks)+len(figures.provisions)+len(figures.notes) == 0 {
+	measured := len(figures.latency)+len(figures.walks)+len(figures.provisions)+len(figures.notes) > 0
+	for _, s := range sections {
+		measured = measured || s.measured()
+	}
+	if !measured {
 		return
 	}
 	w := os.Stdout
@@ -108,6 +124,11 @@ func printFigures() {
 	printLatency(w)
 	printWalks(w)
 	printProvisions(w)
+	for _, s := range sections {
+		if s.measured() {
+			s.print(w)
+		}
+	}
 	for _, n := range figures.notes {
 		fmt.Fprintln(w, "note:", n)
 	}

@@ -306,30 +306,49 @@ func (d *DataPlane) checkRing() {
 
 var errTruncated = errors.New("frame truncated by the capture ring")
 
-// loop is the packet path: no allocation, no lock, no blocking call but
-// the ring's poll.
+// loop is the packet path: no lock, no blocking call but the ring's poll,
+// and no allocation per packet (a delivery batch is made once per
+// mediation device that gets traffic). Copies are queued per device and
+// sent with one sendmmsg when the ring has no more frames ready or a
+// batch is full.
 func (d *DataPlane) loop() {
-	hits := classify.MakeHits(8)
 	var (
-		seen recent
-		h    maphash.Hash
-		pkt  classify.Packet
+		hits  = classify.MakeHits(8)
+		seen  recent
+		h     maphash.Hash
+		pkt   classify.Packet
+		cur   *plan
+		outs  = map[*deliver.Sender]*mdOut{}
+		byMD  []*mdOut // cur's devices by MDTarget.Index
+		dirty []*mdOut // batches with queued copies
 	)
+	flushAll := func() {
+		for _, o := range dirty {
+			d.flush(o)
+		}
+		dirty = dirty[:0]
+	}
 	for {
 		f, err := d.ring.Next()
 		if err != nil {
 			if errors.Is(err, capture.ErrTimeout) {
+				flushAll()
 				continue
 			}
+			flushAll()
 			return
 		}
-		p := d.plan.Load()
-		if p == nil || p.cls.Len() == 0 || p.net.Skip(f.IfIndex) {
+		if p := d.plan.Load(); p != cur {
+			flushAll()
+			cur = p
+			byMD = d.outsFor(cur, outs, byMD[:0])
+		}
+		if cur == nil || cur.cls.Len() == 0 || cur.net.Skip(f.IfIndex) {
 			continue
 		}
 		pkt = classify.Packet{Data: f.Data, IfIndex: f.IfIndex, Outgoing: f.Outgoing(),
 			VLAN: f.VLAN.TCI, HasVLAN: f.VLAN.Present}
-		hits = p.cls.Match(&pkt, hits[:0])
+		hits = cur.cls.Match(&pkt, hits[:0])
 		now := f.Timestamp.UnixNano()
 		for i := range hits {
 			hit := &hits[i]
@@ -344,42 +363,156 @@ func (d *DataPlane) loop() {
 			} else {
 				seen.put(key, now)
 			}
-			err := d.send(p, hit, f, data)
-			for _, k := range hit.Streams {
-				c := p.counters[k]
-				if c == nil {
-					continue
+			o := byMD[hit.MD.Index]
+			queued, err := d.queue(cur, o, hit, f, data)
+			if queued {
+				if o.batch.Len() == 1 {
+					dirty = append(dirty, o)
 				}
-				if err == nil {
-					c.Intercepted.Add(1)
-				} else {
-					c.Drops.Add(1)
-				}
+				continue
 			}
-			if err != nil && !errors.Is(err, deliver.ErrDropped) {
-				select {
-				case d.problems <- problem{id: hit.MD.Mediation.ContentID, err: err}:
-				default:
-				}
+			d.count(cur, o.id, hit.Streams, err)
+		}
+		if d.ring.Buffered() == 0 {
+			flushAll()
+		}
+	}
+}
+
+// mdOut is the loop's delivery state for one mediation device: its sender,
+// a batch of queued copies and, per queued copy, the counters to credit.
+type mdOut struct {
+	id     intercept.ContentID
+	sender *deliver.Sender
+	batch  *deliver.Batch
+	slots  [][]*intercept.StreamCounters
+}
+
+const (
+	batchCopies = 64
+	batchBytes  = 256 << 10 // room for the largest datagram and then some
+)
+
+// outsFor maps p's devices to delivery states, keeping those of senders
+// that survive (their batches are empty: flushed before the switch).
+func (d *DataPlane) outsFor(p *plan, outs map[*deliver.Sender]*mdOut, byMD []*mdOut) []*mdOut {
+	if p == nil {
+		return byMD
+	}
+	keep := make(map[*deliver.Sender]bool, len(p.senders))
+	for i, s := range p.senders {
+		var o *mdOut
+		if s != nil {
+			keep[s] = true
+			if o = outs[s]; o == nil {
+				o = &mdOut{sender: s}
+				outs[s] = o
 			}
+		} else {
+			o = &mdOut{}
+		}
+		o.id = p.cls.MDs()[i].Mediation.ContentID
+		byMD = append(byMD, o)
+	}
+	for s := range outs {
+		if !keep[s] {
+			delete(outs, s)
+		}
+	}
+	return byMD
+}
+
+// queue puts one copy into o's batch; queued false means it was not
+// (err says why: the copy counts as a drop, or was sent alone when the
+// batch could not be made).
+func (d *DataPlane) queue(p *plan, o *mdOut, hit *classify.Hit, f *capture.Frame, data []byte) (bool, error) {
+	switch {
+	case o.sender == nil:
+		return false, errNoSender
+	case f.Truncated():
+		return false, errTruncated
+	}
+	if o.batch == nil {
+		b, err := o.sender.NewBatch(batchCopies, batchBytes)
+		if err != nil {
+			return false, err
+		}
+		o.batch, o.slots = b, make([][]*intercept.StreamCounters, batchCopies)
+	}
+	for attempt := 0; attempt < 2; attempt++ {
+		var (
+			slot int
+			err  error
+		)
+		if hit.Layer == classify.LayerEthernet && f.VLAN.Present {
+			slot, err = o.batch.AddTagged(f.Timestamp, f.Data, f.VLAN.TPID, f.VLAN.TCI)
+		} else {
+			slot, err = o.batch.Add(f.Timestamp, data)
+		}
+		if errors.Is(err, deliver.ErrBatchFull) {
+			d.flush(o)
+			continue
+		}
+		if err != nil {
+			return false, err
+		}
+		o.slots[slot] = o.slots[slot][:0]
+		for _, k := range hit.Streams {
+			if c := p.counters[k]; c != nil {
+				o.slots[slot] = append(o.slots[slot], c)
+			}
+		}
+		return true, nil
+	}
+	return false, deliver.ErrBatchFull
+}
+
+// flush sends o's queued copies and credits their streams: sent copies
+// as intercepted, the rest as drops.
+func (d *DataPlane) flush(o *mdOut) {
+	n := o.batch.Len()
+	if n == 0 {
+		return
+	}
+	sent, err := o.batch.Flush()
+	for i := 0; i < n; i++ {
+		for _, c := range o.slots[i] {
+			if i < sent {
+				c.Intercepted.Add(1)
+			} else {
+				c.Drops.Add(1)
+			}
+		}
+	}
+	if err != nil && !errors.Is(err, deliver.ErrDropped) {
+		select {
+		case d.problems <- problem{id: o.id, err: err}:
+		default:
+		}
+	}
+}
+
+// count credits a copy that was not queued: a drop, reported (rate
+// limited, by the reconciler) unless it only met a full queue.
+func (d *DataPlane) count(p *plan, id intercept.ContentID, streams []intercept.StreamKey, err error) {
+	for _, k := range streams {
+		if c := p.counters[k]; c != nil {
+			if err == nil {
+				c.Intercepted.Add(1)
+			} else {
+				c.Drops.Add(1)
+			}
+		}
+	}
+	if err != nil && !errors.Is(err, deliver.ErrDropped) {
+		select {
+		case d.problems <- problem{id: id, err: err}:
+		default:
 		}
 	}
 }
 
 var errNoSender = errors.New("no delivery socket")
-
-func (d *DataPlane) send(p *plan, hit *classify.Hit, f *capture.Frame, data []byte) error {
-	s := p.senders[hit.MD.Index]
-	switch {
-	case s == nil:
-		return errNoSender
-	case f.Truncated():
-		return errTruncated
-	case hit.Layer == classify.LayerEthernet && f.VLAN.Present:
-		return s.SendTagged(f.Timestamp, f.Data, f.VLAN.TPID, f.VLAN.TCI)
-	}
-	return s.SendAt(f.Timestamp, data)
-}
 
 var contentSeed = maphash.MakeSeed()
 
