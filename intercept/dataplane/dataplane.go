@@ -357,7 +357,7 @@ func (d *DataPlane) loop() {
 			// A forwarded packet is seen arriving and leaving: the copy
 			// goes out for the first sighting only.
 			if f.Outgoing() {
-				if seen.take(key, now) {
+				if seen.seen(key, now) {
 					continue
 				}
 			} else {
@@ -535,18 +535,16 @@ func contentKey(h *maphash.Hash, hit *classify.Hit, data []byte) uint64 {
 	return h.Sum64()
 }
 
-// recent remembers, for a short while, the copies sent for arriving
-// frames, so the same packet leaving the box is not sent again. Entries
-// count: two identical packets arriving give two copies, and their two
-// departures none.
+// recent remembers, for a short while, the content of arriving frames a
+// copy was sent for, so the same packet leaving the box — once after
+// routing, once per port when a bridge floods it — is not sent again.
 type recent struct {
 	slots [1 << 12]recentSlot
 }
 
 type recentSlot struct {
 	key uint64
-	n   uint32
-	at  int64
+	at  int64 // 0: empty
 }
 
 const (
@@ -554,14 +552,14 @@ const (
 	recentProbes = 8
 )
 
+// put records an arrival.
 func (r *recent) put(key uint64, now int64) {
 	mask := uint64(len(r.slots) - 1)
 	var free *recentSlot
 	for i := uint64(0); i < recentProbes; i++ {
 		s := &r.slots[(key+i)&mask]
-		live := s.n > 0 && now-s.at <= recentWindow
+		live := s.at != 0 && now-s.at <= recentWindow
 		if live && s.key == key {
-			s.n++
 			s.at = now
 			return
 		}
@@ -570,17 +568,18 @@ func (r *recent) put(key uint64, now int64) {
 		}
 	}
 	if free == nil {
-		free = &r.slots[key&mask] // table full here: forget the oldest guess
+		free = &r.slots[key&mask] // this neighbourhood is full: forget one
 	}
-	*free = recentSlot{key: key, n: 1, at: now}
+	*free = recentSlot{key: key, at: now}
 }
 
-func (r *recent) take(key uint64, now int64) bool {
+// seen reports whether an arrival with this content was recorded within
+// the window: a departure of it is the same packet.
+func (r *recent) seen(key uint64, now int64) bool {
 	mask := uint64(len(r.slots) - 1)
 	for i := uint64(0); i < recentProbes; i++ {
 		s := &r.slots[(key+i)&mask]
-		if s.key == key && s.n > 0 && now-s.at <= recentWindow {
-			s.n--
+		if s.key == key && s.at != 0 && now-s.at <= recentWindow {
 			return true
 		}
 	}

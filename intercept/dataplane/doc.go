@@ -11,8 +11,8 @@
 //
 // One copy per mediation device and packet: the classifier already merges
 // the streams of one device; a packet the box forwards is seen arriving and
-// leaving, and only its first sighting is sent (a short-lived count of
-// copies sent for arriving frames, keyed by the packet's content without
-// TTL and checksum). Bridge devices are not read: their ports see the same
-// frames.
+// leaving (once per port when a bridge floods it), and only its arrival is
+// sent: departures whose content (without TTL and checksum) arrived within
+// the last 200 ms are not. Bridge devices are not read: their ports see the
+// same frames.
 package dataplane
