@@ -97,6 +97,8 @@ func BenchmarkInterceptThroughput(b *testing.B) {
 		}
 	}
 	fig.drain = ta.measureDrain(b, gen)
+	ta.enable(b, false)
+	fig.bareDrain = measureBareDrain(b, r, gen, flow, *flagInterceptDrain)
 	recordThroughput(fig)
 
 	for _, name := range []string{"bare", "tapagent-md", "tapagent-counter"} {
