@@ -1,0 +1,40 @@
+// Package portsec is the port-security engine: it limits which source MAC
+// addresses may enter the ports of a Linux bridge, the way switch port
+// security does (CISCO-PORT-SECURITY-MIB semantics), and knows nothing of
+// SNMP.
+//
+// # Enforcement lives in the kernel
+//
+// Everything that decides the fate of a frame is one nftables table,
+// bridge tapagent_portsec, rebuilt by one atomic transaction per
+// reconcile. Per secure port (by ifindex) it holds a set of allowed
+// source MACs whose size is the port's maximum. Frames from a MAC in the
+// set pass (refreshing its timeout for inactivity aging); a MAC secured on
+// another port is a violation; any other MAC is learned by the kernel
+// itself (a dynset "add"), which fails once the set is full so the frame
+// falls through to the violation rule. Learn and violation events go to an
+// nflog group and violations are also counted in a named counter per
+// port. The table outlives the process: if the agent dies, unknown MACs
+// are still dropped (fail-closed), and a new agent adopts the kernel's
+// sets instead of flushing them.
+//
+// # Ownership
+//
+// One goroutine (the engine loop) owns the model; every API call is a
+// closure run there. nflog events and a periodic poll of the kernel sets
+// (the kernel reports no expiry) feed the same loop.
+//
+// # Changes are transactions
+//
+// Validate and Apply take a change set, the shape of one SNMP SET PDU.
+// Rules such as "the maximum may not drop below the current number of
+// secure addresses" are checked against the state the whole set produces
+// (PacketFence replaces a MAC at maximum 1 by destroy + create in one
+// PDU). Broken rules come back as *RuleError, matching ErrWrongValue or
+// ErrInconsistent with errors.Is, for a binding to map to SNMP codes.
+//
+// # Not (yet) done
+//
+// The kernel sets are keyed by source MAC only; entries carry the port's
+// access VLAN so per-VLAN limits (access/voice) fit the model later.
+package portsec

@@ -1,0 +1,534 @@
+package portsec
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/florianl/go-nflog/v2"
+	"github.com/sirupsen/logrus"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+)
+
+// Options configure an Engine. Zero values take the defaults.
+type Options struct {
+	// NetNS is an open file descriptor of the network namespace holding
+	// the bridge; 0 means the caller's namespace.
+	NetNS int
+	// Table is the nftables bridge table (default DefaultTable).
+	Table string
+	// NflogGroup receives learn and violation events (default 7315).
+	NflogGroup uint16
+	// Minute is the unit of AgingTime and ShutdownTimeout (default one
+	// minute; tests shorten it).
+	Minute time.Duration
+	// PollInterval is how often the kernel sets, counters and link states
+	// are read: the kernel reports no expiry (default 1 s).
+	PollInterval time.Duration
+	// Store keeps settings and static/sticky addresses (default MemStore).
+	Store Store
+	// EventBuffer is the capacity of Events (default 4096); events that do
+	// not fit are counted in EventsDropped, never block the engine.
+	EventBuffer int
+	Log         logrus.FieldLogger
+}
+
+func (o *Options) defaults() {
+	if o.Table == "" {
+		o.Table = DefaultTable
+	}
+	if o.NflogGroup == 0 {
+		o.NflogGroup = 7315
+	}
+	if o.Minute <= 0 {
+		o.Minute = time.Minute
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = time.Second
+	}
+	if o.Store == nil {
+		o.Store = &MemStore{}
+	}
+	if o.EventBuffer <= 0 {
+		o.EventBuffer = 4096
+	}
+	if o.Log == nil {
+		o.Log = logrus.StandardLogger()
+	}
+}
+
+// Engine enforces port security on the bridge ports of one namespace.
+type Engine struct {
+	opts   Options
+	k      *kernel
+	links  *netlink.Handle
+	nf     *nflog.Nflog
+	ops    chan func()
+	logs   chan logEvent
+	events chan Event
+	cancel context.CancelFunc
+	done   chan struct{}
+	once   sync.Once
+
+	eventsDropped atomic.Uint64
+	logsDropped   atomic.Uint64
+
+	s *state // owned by the loop
+}
+
+// New loads the store, adopts what the kernel table already holds (a
+// previous agent's learned addresses stay), makes the table match the
+// model in one transaction and starts the engine.
+func New(opts Options) (*Engine, error) {
+	opts.defaults()
+	e := &Engine{opts: opts, ops: make(chan func()), logs: make(chan logEvent, 65536),
+		events: make(chan Event, opts.EventBuffer), done: make(chan struct{})}
+	var err error
+	if e.k, err = newKernel(opts.NetNS, opts.Table, opts.NflogGroup, opts.Minute); err != nil {
+		return nil, err
+	}
+	if opts.NetNS > 0 {
+		e.links, err = netlink.NewHandleAt(netns.NsHandle(opts.NetNS))
+	} else {
+		e.links, err = netlink.NewHandle()
+	}
+	if err != nil {
+		e.k.close()
+		return nil, fmt.Errorf("portsec: netlink: %w", err)
+	}
+	if err := e.start(); err != nil {
+		e.links.Close()
+		e.k.close()
+		return nil, err
+	}
+	return e, nil
+}
+
+func (e *Engine) start() error {
+	snap, ok, err := e.opts.Store.Load()
+	if err != nil {
+		return err
+	}
+	e.s = newState()
+	if ok {
+		if e.s, err = stateFrom(snap); err != nil {
+			return fmt.Errorf("portsec: store: %w", err)
+		}
+	}
+	now := time.Now()
+	ks, err := e.k.read()
+	if err != nil {
+		return err
+	}
+	e.adopt(ks, now)
+	for i, p := range e.s.ports {
+		p.operUp = e.operUp(i)
+	}
+	// Listen before enforcing so no learn event is missed.
+	ctx, cancel := context.WithCancel(context.Background())
+	e.cancel = cancel
+	if err := e.openNflog(ctx); err != nil {
+		cancel()
+		return err
+	}
+	if err := e.k.sync(e.s, ks, nil, now); err != nil {
+		cancel()
+		e.nf.Close()
+		return err
+	}
+	e.refreshCounters()
+	go e.loop(ctx)
+	return nil
+}
+
+func (e *Engine) openNflog(ctx context.Context) error {
+	nf, err := nflog.Open(&nflog.Config{NetNS: e.opts.NetNS, Group: e.opts.NflogGroup,
+		Copymode: nflog.CopyPacket, Bufsize: 64, QThresh: 1, Timeout: 1})
+	if err != nil {
+		return fmt.Errorf("portsec: nflog group %d: %w", e.opts.NflogGroup, err)
+	}
+	hook := func(a nflog.Attribute) int {
+		if ev, ok := parseLog(a, time.Now()); ok {
+			select {
+			case e.logs <- ev:
+			default:
+				e.logsDropped.Add(1)
+			}
+		}
+		return 0
+	}
+	errf := func(err error) int {
+		if ctx.Err() != nil {
+			return 1
+		}
+		// ENOBUFS: the kernel dropped messages; the poll catches up.
+		e.logsDropped.Add(1)
+		return 0
+	}
+	if err := nf.RegisterWithErrorFunc(ctx, hook, errf); err != nil {
+		nf.Close()
+		return fmt.Errorf("portsec: nflog group %d: %w", e.opts.NflogGroup, err)
+	}
+	e.nf = nf
+	return nil
+}
+
+// Close stops the engine. The kernel table stays and keeps enforcing.
+func (e *Engine) Close() error {
+	e.once.Do(func() {
+		e.cancel()
+		<-e.done
+		e.nf.Close()
+		e.links.Close()
+		e.k.close()
+	})
+	return nil
+}
+
+// RemoveTable stops enforcement by deleting the table (uninstall, tests).
+func (e *Engine) RemoveTable() error {
+	var err error
+	if derr := e.do(func() { err = e.k.remove() }); derr != nil {
+		return derr
+	}
+	return err
+}
+
+// Events delivers learn, violation, aging, shutdown and recovery events.
+func (e *Engine) Events() <-chan Event { return e.events }
+
+// EventsDropped counts events that did not fit into Events and nflog
+// messages lost before the engine saw them.
+func (e *Engine) EventsDropped() uint64 { return e.eventsDropped.Load() + e.logsDropped.Load() }
+
+func (e *Engine) do(f func()) error {
+	done := make(chan struct{})
+	select {
+	case e.ops <- func() { f(); close(done) }:
+	case <-e.done:
+		return ErrStopped
+	}
+	<-done
+	return nil
+}
+
+func (e *Engine) loop(ctx context.Context) {
+	defer close(e.done)
+	tick := time.NewTicker(e.opts.PollInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case f := <-e.ops:
+			f()
+		case ev := <-e.logs:
+			e.handleLog(ev)
+		case <-tick.C:
+			e.poll()
+		}
+	}
+}
+
+// Validate checks a change set against the state it would produce.
+func (e *Engine) Validate(cs []Change) error {
+	var err error
+	if derr := e.do(func() { err = applyAll(e.s.clone(), cs, time.Now(), e.opts.Minute) }); derr != nil {
+		return derr
+	}
+	return err
+}
+
+// Apply validates and applies a change set: all of it or nothing.
+func (e *Engine) Apply(cs []Change) error {
+	var err error
+	if derr := e.do(func() { err = e.apply(cs) }); derr != nil {
+		return derr
+	}
+	return err
+}
+
+func (e *Engine) apply(cs []Change) error {
+	now := time.Now()
+	next := e.s.clone()
+	if err := applyAll(next, cs, now, e.opts.Minute); err != nil {
+		return err
+	}
+	drop := map[int][]MAC{}
+	for i, p := range e.s.ports {
+		q := next.ports[i]
+		for m := range p.entries {
+			if _, ok := q.entries[m]; !ok {
+				drop[i] = append(drop[i], m)
+			}
+		}
+	}
+	ks, err := e.k.read()
+	if err != nil {
+		return err
+	}
+	if err := e.k.sync(next, ks, drop, now); err != nil {
+		return err
+	}
+	prev := e.s
+	e.s = next
+	for i, q := range next.ports {
+		p := prev.ports[i]
+		wasOn := p != nil && prev.enforced(p)
+		if next.enforced(q) && !wasOn {
+			if _, err := e.k.counter(i, true); err != nil {
+				e.opts.Log.WithError(err).Warn("portsec: reset violation counter")
+			}
+			q.violations = 0
+		}
+		if p != nil && p.shutdown && !q.shutdown {
+			e.setLink(i, true)
+		}
+		q.operUp = e.operUp(i)
+	}
+	return e.save()
+}
+
+func (e *Engine) save() error {
+	if err := e.opts.Store.Save(e.s.snapshot()); err != nil {
+		return fmt.Errorf("portsec: save: %w", err)
+	}
+	return nil
+}
+
+// Global returns the global settings.
+func (e *Engine) Global() (Global, error) {
+	var g Global
+	err := e.do(func() { g = e.s.global })
+	return g, err
+}
+
+// Port returns the state of a port; ok is false for a port never configured.
+func (e *Engine) Port(ifindex int) (ps PortState, ok bool, err error) {
+	err = e.do(func() {
+		p := e.s.ports[ifindex]
+		if p == nil {
+			return
+		}
+		e.refreshCounter(ifindex, p)
+		ps, ok = e.s.portState(ifindex, time.Now()), true
+	})
+	return ps, ok, err
+}
+
+// Ports returns every configured port, by ifindex.
+func (e *Engine) Ports() ([]PortState, error) {
+	var out []PortState
+	err := e.do(func() {
+		now := time.Now()
+		for _, i := range slices.Sorted(maps.Keys(e.s.ports)) {
+			e.refreshCounter(i, e.s.ports[i])
+			out = append(out, e.s.portState(i, now))
+		}
+	})
+	return out, err
+}
+
+func (e *Engine) emit(ev Event) {
+	select {
+	case e.events <- ev:
+	default:
+		e.eventsDropped.Add(1)
+	}
+}
+
+func (e *Engine) handleLog(ev logEvent) {
+	p := e.s.ports[ev.ifindex]
+	if p == nil || !e.s.enforced(p) {
+		return
+	}
+	vlan := ev.vlan
+	if vlan == 0 {
+		vlan = p.cfg.AccessVLAN
+	}
+	if !ev.violation {
+		if _, ok := p.entries[ev.mac]; ok {
+			return
+		}
+		t := Dynamic
+		if p.cfg.Sticky {
+			t = Sticky
+		}
+		p.entries[ev.mac] = entry{vlan: vlan, typ: t, expires: entryExpiry(p.cfg, t, ev.at, e.opts.Minute)}
+		if t == Sticky {
+			if err := e.save(); err != nil {
+				e.opts.Log.WithError(err).Error("portsec: sticky address not saved")
+			}
+		}
+		e.emit(Event{Kind: EventLearned, Ifindex: ev.ifindex, MAC: ev.mac, VLAN: vlan, At: ev.at})
+		return
+	}
+	if p.cfg.Violation == Protect {
+		return
+	}
+	p.violations++
+	p.lastMAC, p.lastVLAN = ev.mac, vlan
+	e.emit(Event{Kind: EventViolation, Ifindex: ev.ifindex, MAC: ev.mac, VLAN: vlan, At: ev.at, Violations: p.violations})
+	if p.cfg.Violation == Shutdown && !p.shutdown {
+		e.shut(ev.ifindex, p, ev.at)
+	}
+}
+
+// shut err-disables a port: link down, dynamic addresses flushed,
+// recovery scheduled when ShutdownTimeout is set.
+func (e *Engine) shut(ifindex int, p *port, now time.Time) {
+	p.shutdown = true
+	p.until = time.Time{}
+	if p.cfg.ShutdownTimeout > 0 {
+		p.until = now.Add(time.Duration(p.cfg.ShutdownTimeout) * e.opts.Minute)
+	}
+	e.setLink(ifindex, false)
+	e.emit(Event{Kind: EventShutdown, Ifindex: ifindex, MAC: p.lastMAC, VLAN: p.lastVLAN, At: now, Violations: p.violations})
+	e.flushDynamic(ifindex, p, now)
+}
+
+func (e *Engine) flushDynamic(ifindex int, p *port, now time.Time) {
+	var macs []MAC
+	for m, en := range p.entries {
+		if en.typ == Dynamic {
+			macs = append(macs, m)
+		}
+	}
+	if len(macs) == 0 {
+		return
+	}
+	ks, err := e.k.read()
+	if err == nil {
+		err = e.k.deleteElems(ifindex, macs, ks)
+	}
+	if err != nil {
+		e.opts.Log.WithError(err).Warn("portsec: flush dynamic addresses")
+		return
+	}
+	for _, m := range macs {
+		en := p.entries[m]
+		delete(p.entries, m)
+		e.emit(Event{Kind: EventAged, Ifindex: ifindex, MAC: m, VLAN: en.vlan, At: now})
+	}
+}
+
+func (e *Engine) setLink(ifindex int, up bool) {
+	l, err := e.links.LinkByIndex(ifindex)
+	if err == nil {
+		if up {
+			err = e.links.LinkSetUp(l)
+		} else {
+			err = e.links.LinkSetDown(l)
+		}
+	}
+	if err != nil {
+		e.opts.Log.WithError(err).WithField("ifindex", ifindex).Warn("portsec: set link state")
+	}
+}
+
+func (e *Engine) operUp(ifindex int) bool {
+	l, err := e.links.LinkByIndex(ifindex)
+	if err != nil {
+		return false
+	}
+	a := l.Attrs()
+	return a.Flags&(1<<0) != 0 && (a.OperState == netlink.OperUp || a.OperState == netlink.OperUnknown)
+}
+
+func (e *Engine) refreshCounter(ifindex int, p *port) {
+	if !e.s.enforced(p) || p.cfg.Violation == Protect {
+		return
+	}
+	if n, err := e.k.counter(ifindex, false); err == nil {
+		p.violations = n
+	}
+}
+
+func (e *Engine) refreshCounters() {
+	for i, p := range e.s.ports {
+		e.refreshCounter(i, p)
+	}
+}
+
+// adopt takes the kernel's addresses into the model: learned ones the
+// model does not know become dynamic (sticky on sticky ports), and
+// remaining lifetimes come from the kernel.
+func (e *Engine) adopt(ks kernelState, now time.Time) {
+	for i, have := range ks.ports {
+		p := e.s.ports[i]
+		if p == nil || !e.s.enforced(p) {
+			continue
+		}
+		for m, left := range have {
+			en, ok := p.entries[m]
+			if !ok {
+				en = entry{vlan: p.cfg.AccessVLAN, typ: Dynamic}
+				if p.cfg.Sticky {
+					en.typ = Sticky
+				}
+			}
+			en.expires = time.Time{}
+			if left > 0 {
+				en.expires = now.Add(left)
+			}
+			p.entries[m] = en
+		}
+	}
+}
+
+// poll reads what the kernel does not report: expiries, missed learns,
+// counters, link state and due recoveries.
+func (e *Engine) poll() {
+	now := time.Now()
+	ks, err := e.k.read()
+	if err != nil {
+		e.opts.Log.WithError(err).Warn("portsec: poll")
+		return
+	}
+	resync := false
+	for i, p := range e.s.ports {
+		if !e.s.enforced(p) {
+			continue
+		}
+		have := ks.ports[i]
+		for m, en := range p.entries {
+			if _, ok := have[m]; ok {
+				continue
+			}
+			if en.expires.IsZero() {
+				resync = true // a permanent address went missing: put it back
+				continue
+			}
+			delete(p.entries, m)
+			e.emit(Event{Kind: EventAged, Ifindex: i, MAC: m, VLAN: en.vlan, At: now})
+		}
+		for m := range have {
+			if _, ok := p.entries[m]; !ok {
+				e.handleLog(logEvent{ifindex: i, mac: m, at: now})
+			}
+		}
+		up := e.operUp(i)
+		if p.operUp && !up && !p.shutdown {
+			e.flushDynamic(i, p, now)
+		}
+		p.operUp = up
+		if p.shutdown && !p.until.IsZero() && !now.Before(p.until) {
+			p.shutdown, p.until = false, time.Time{}
+			e.setLink(i, true)
+			p.operUp = e.operUp(i)
+			e.emit(Event{Kind: EventRecovered, Ifindex: i, At: now})
+		}
+	}
+	e.adopt(ks, now)
+	e.refreshCounters()
+	if resync {
+		if err := e.k.sync(e.s, ks, nil, now); err != nil {
+			e.opts.Log.WithError(err).Warn("portsec: resync")
+		}
+	}
+}
