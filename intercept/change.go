@@ -18,6 +18,10 @@ const (
 	// OpDelete removes the object named by the key of Object; deleting an
 	// object that does not exist is not an error (SNMP destroy).
 	OpDelete
+	// OpUpdate replaces an object that must exist: what a binding sends
+	// for a row that existed before the request, so an object the engine
+	// removed meanwhile (a timeout) is not brought back.
+	OpUpdate
 )
 
 func (o Op) String() string {
@@ -26,6 +30,8 @@ func (o Op) String() string {
 		return "upsert"
 	case OpDelete:
 		return "delete"
+	case OpUpdate:
+		return "update"
 	}
 	return "op?"
 }
@@ -38,6 +44,9 @@ type Change struct {
 
 // Upsert returns a change that creates or replaces o.
 func Upsert(o Object) Change { return Change{Op: OpUpsert, Object: o} }
+
+// Update returns a change that replaces o, which must exist.
+func Update(o Object) Change { return Change{Op: OpUpdate, Object: o} }
 
 // DeleteMediation returns a change that removes the mediation device id.
 func DeleteMediation(id ContentID) Change {

@@ -100,8 +100,12 @@ func (t *txn) validate(cs []Change) error {
 // add applies change i to the overlay after the rules that depend only on
 // the object and its previous value.
 func (t *txn) add(i int, c Change) error {
-	if c.Op != OpUpsert && c.Op != OpDelete {
+	if c.Op != OpUpsert && c.Op != OpDelete && c.Op != OpUpdate {
 		return fmt.Errorf("intercept: change %d: unknown op %d", i, c.Op)
+	}
+	if c.Op == OpUpdate && !t.exists(c.Object) {
+		// The caller saw it a moment ago: a timeout removed it since.
+		return &RuleError{Index: i, Field: FieldActive, Kind: Inconsistent, Msg: "no longer exists (timed out)"}
 	}
 	del := c.Op == OpDelete
 	var r *RuleError
@@ -167,6 +171,26 @@ func (t *txn) add(i int, c Change) error {
 		return r
 	}
 	return nil
+}
+
+// exists reports whether the object named by o's key exists in the state
+// the change set has produced so far.
+func (t *txn) exists(o Object) bool {
+	switch o := o.(type) {
+	case Mediation:
+		_, ok := t.mediation(o.ContentID)
+		return ok
+	case Stream:
+		_, ok := t.stream(o.Key)
+		return ok
+	case IPFilter:
+		_, ok := t.ipFilter(o.Key)
+		return ok
+	case MACFilter:
+		_, ok := t.macFilter(o.Key)
+		return ok
+	}
+	return false
 }
 
 func frozen(field string) *RuleError {

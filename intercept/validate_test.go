@@ -277,3 +277,22 @@ func TestLookups(t *testing.T) {
 		t.Errorf("snapshot filter %+v", f)
 	}
 }
+
+// TestUpdateNeedsTheObject: Update replaces an existing object and refuses
+// to create one (a row whose object a timeout removed).
+func TestUpdateNeedsTheObject(t *testing.T) {
+	e, _ := startEngine(t)
+	err := e.Validate([]Change{Update(md(1, true))})
+	var re *RuleError
+	if !errors.As(err, &re) || re.Kind != Inconsistent || re.Index != 0 {
+		t.Fatalf("update of a missing MD: %v", err)
+	}
+	mustApply(t, e, ipTap(1, 1)...)
+	if err := e.Validate([]Change{Update(md(1, true)), Update(stream(key(1, 1), StreamIP, true, false))}); err != nil {
+		t.Fatalf("update of existing objects: %v", err)
+	}
+	// Created earlier in the same change set counts as existing.
+	if err := e.Validate([]Change{Upsert(md(2, false)), Update(md(2, false))}); err != nil {
+		t.Fatalf("update after upsert in one change set: %v", err)
+	}
+}

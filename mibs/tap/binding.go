@@ -344,6 +344,13 @@ func (b *Binding) changeSet(tx *table.Tx) ([]intercept.Change, []*table.Change, 
 
 func (b *Binding) engineChange(tx *table.Tx, ch *table.Change) (intercept.Change, bool, error) {
 	row := ch.New
+	// A row that existed before this PDU names an object the engine must
+	// still hold: if a timeout removed it meanwhile (its rows are about to
+	// go), the SET fails instead of bringing it back.
+	put := intercept.Upsert
+	if ch.Old != nil && !ch.Created() {
+		put = intercept.Update
+	}
 	switch ch.Table {
 	case b.md:
 		// The engine guards streams and its filters; the rows only this
@@ -362,24 +369,24 @@ func (b *Binding) engineChange(tx *table.Tx, ch *table.Change) (intercept.Change
 			return intercept.DeleteMediation(contentID(ch.Index)), true, nil
 		}
 		m, err := mediationOf(row)
-		return intercept.Upsert(m), true, err
+		return put(m), true, err
 	case b.stream:
 		if row == nil {
 			return intercept.DeleteStream(streamKey(ch.Index)), true, nil
 		}
-		return intercept.Upsert(streamOf(row)), true, nil
+		return put(streamOf(row)), true, nil
 	case b.ip:
 		if row == nil {
 			return intercept.DeleteIPFilter(streamKey(ch.Index)), true, nil
 		}
 		f, err := ipFilterOf(row)
-		return intercept.Upsert(f), true, err
+		return put(f), true, err
 	case b.mac:
 		if row == nil {
 			return intercept.DeleteMACFilter(streamKey(ch.Index)), true, nil
 		}
 		f, err := macFilterOf(row)
-		return intercept.Upsert(f), true, err
+		return put(f), true, err
 	case b.debug:
 		if ch.Created() {
 			return intercept.Change{}, false, &table.CheckError{Status: agentx.NoCreation, Table: b.debug,

@@ -460,3 +460,23 @@ func TestCapabilitiesFollowTheDataPlane(t *testing.T) {
 		t.Errorf("with a data plane: %s", got)
 	}
 }
+
+// TestRowOfATimedOutMediationIsNotRevived: between the engine removing a
+// timed-out MD and the binding deleting its rows, a SET on the stale row
+// must fail rather than create the MD again in the engine only.
+func TestRowOfATimedOutMediationIsNotRevived(t *testing.T) {
+	f := newFixture(t)
+	f.mustSet(t, seedMD(1, dateAndTimeOf(now.Add(time.Hour)))...)
+	// The engine loses the MD behind the binding's back, as a timeout does
+	// just before its event is handled.
+	if err := f.engine.Apply([]intercept.Change{intercept.DeleteMediation(1)}); err != nil {
+		t.Fatal(err)
+	}
+	err := f.set(vb(mdCol(mdStatus, 1), i32(4)), vb(mdCol(mdTimeout, 1), oct(dateAndTimeOf(now.Add(2*time.Hour))...)))
+	if err == nil || err.Status != agentx.InconsistentValue {
+		t.Fatalf("SET on the stale row: %v, want inconsistentValue", err)
+	}
+	if _, ok := f.engine.Mediation(1); ok {
+		t.Fatal("the engine holds the timed-out MD again")
+	}
+}
