@@ -61,6 +61,34 @@ func TestRegisterAfterConnect(t *testing.T) {
 	}
 }
 
+// TestRefusedRegistrationIsRetried: a subtree the master refuses (another
+// subagent holds it) is asked for again until the master accepts it, and
+// then no more.
+func TestRefusedRegistrationIsRetried(t *testing.T) {
+	defer func(d time.Duration) { registerRetry = d }(registerRetry)
+	registerRetry = 20 * time.Millisecond
+	a, b := handlersAB()
+	r := startRig(t, Config{}, false, a)
+	r.m.RefuseRegistrations.Store(2)
+	go func() {
+		if err := r.sa.Register(b); err != nil {
+			t.Error(err)
+		}
+	}()
+	got, err := r.c.Registrations(3) // refused, refused, accepted
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range got {
+		if !p.Subtree.Equal(subtreeB) {
+			t.Fatalf("registered %s, want %s", p.Subtree, subtreeB)
+		}
+	}
+	if p, err := r.c.Request(200 * time.Millisecond); err == nil && p.Type == agentx.PDURegister {
+		t.Fatalf("registered again after the master accepted: %s", p.Subtree)
+	}
+}
+
 func TestGetMultiVarBind(t *testing.T) {
 	a, b := handlersAB()
 	r := startRig(t, Config{}, false, a, b)

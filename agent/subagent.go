@@ -147,14 +147,27 @@ func (s *Subagent) runSession(ctx context.Context, ep endpoint, log *logrus.Entr
 	defer s.clearLive(ss)
 	ss.startPing()
 
-	select {
-	case <-ctx.Done():
-		ss.shutdown()
-		return true, ctx.Err()
-	case <-ss.done:
-		return true, ss.err()
+	// A subtree the master refused (another subagent holds it) is asked
+	// for again now and then, so it is served once it is free.
+	retry := time.NewTicker(registerRetry)
+	defer retry.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			ss.shutdown()
+			return true, ctx.Err()
+		case <-ss.done:
+			return true, ss.err()
+		case <-retry.C:
+			if missing := ss.unregistered(s.mux.Subtrees()); len(missing) > 0 {
+				ss.registerSubtrees(ctx, missing)
+			}
+		}
 	}
 }
+
+// registerRetry is how often refused registrations are tried again.
+var registerRetry = 5 * time.Second
 
 // setLive publishes ss and registers what Register added meanwhile.
 func (s *Subagent) setLive(ss *session) {

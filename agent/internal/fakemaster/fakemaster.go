@@ -26,6 +26,10 @@ type Master struct {
 	// connections accepted afterwards.
 	NetworkByteOrder bool
 
+	// RefuseRegistrations answers that many Register PDUs (on any
+	// connection) with duplicateRegistration before accepting again.
+	RefuseRegistrations atomic.Int32
+
 	nextSession atomic.Uint32
 	closeOnce   sync.Once
 }
@@ -76,6 +80,7 @@ func (m *Master) Accept(wait time.Duration) (*Conn, error) {
 		return nil, errors.New("fakemaster: no subagent connected in time")
 	}
 	c := &Conn{
+		refuse:    &m.RefuseRegistrations,
 		nc:        nc,
 		br:        bufio.NewReader(nc),
 		NBO:       m.NetworkByteOrder,
@@ -117,6 +122,7 @@ type Conn struct {
 	// Open is the subagent's Open PDU.
 	Open *agentx.PDU
 
+	refuse      *atomic.Int32
 	packetID    atomic.Uint32
 	answerPings atomic.Bool
 	wmu         sync.Mutex
@@ -151,7 +157,15 @@ func (c *Conn) readLoop() {
 			continue
 		}
 		switch p.Type {
-		case agentx.PDURegister, agentx.PDUUnregister, agentx.PDUNotify, agentx.PDUClose:
+		case agentx.PDURegister:
+			status := agentx.NoError
+			if c.refuse.Add(-1) >= 0 {
+				status = agentx.DuplicateRegistration
+			} else {
+				c.refuse.Store(0)
+			}
+			_ = c.answer(&p.Header, status)
+		case agentx.PDUUnregister, agentx.PDUNotify, agentx.PDUClose:
 			_ = c.answer(&p.Header, agentx.NoError)
 		case agentx.PDUPing:
 			if c.answerPings.Load() {
