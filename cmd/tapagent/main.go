@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -20,7 +21,9 @@ import (
 	"tapagent/intercept/capture"
 	"tapagent/intercept/dataplane"
 	"tapagent/intercept/deliver"
+	portsecmib "tapagent/mibs/portsec"
 	"tapagent/mibs/tap"
+	"tapagent/portsec"
 )
 
 func main() {
@@ -39,6 +42,9 @@ func run(args []string) error {
 	captureOn := fs.String("capture", "all", "interfaces to intercept on: all (every interface but loopback), none (provisioning only), or a comma-separated list")
 	timestamp := fs.Bool("ntp-timestamp", false, "put an 8-byte NTP timestamp after the CCCID of every copy (PacketCable 1.5 style)")
 	mark := fs.Uint("delivery-mark", dataplane.DefaultMark, "SO_MARK of delivery sockets; frames with it are never intercepted")
+	portsecOn := fs.Bool("portsec", false, "serve CISCO-PORT-SECURITY-MIB and enforce port security on the bridge ports of this namespace (nftables)")
+	portsecState := fs.String("portsec-state", "", "directory keeping port-security settings and sticky/static addresses (portsec.json, atomic writes); empty: memory only")
+	portsecMinute := fs.Duration("portsec-minute", time.Minute, "length of a port-security minute (aging, shutdown timeout); for tests only")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -91,6 +97,26 @@ func run(args []string) error {
 
 	engineCtx, stopEngine := context.WithCancel(context.Background())
 	defer stopEngine()
+	if *portsecOn {
+		opts := portsec.Options{Minute: *portsecMinute, Log: log.WithField("component", "portsec")}
+		if *portsecState != "" {
+			opts.Store = portsec.FileStore{Path: filepath.Join(*portsecState, "portsec.json")}
+		}
+		psEngine, err := portsec.New(opts)
+		if err != nil {
+			return fmt.Errorf("port security: %w", err)
+		}
+		defer psEngine.Close() // the kernel table stays and keeps enforcing
+		psBinding := portsecmib.New(portsecmib.Options{Engine: psEngine, Notifier: sub, Minute: *portsecMinute,
+			Log: log.WithField("component", "portsec-mib")})
+		if err := psBinding.Sync(); err != nil {
+			return fmt.Errorf("port security: %w", err)
+		}
+		if err := sub.Register(psBinding.Handler()); err != nil {
+			return fmt.Errorf("register CISCO-PORT-SECURITY-MIB: %w", err)
+		}
+		go psBinding.Run(engineCtx)
+	}
 	go engine.Run(engineCtx)
 	go binding.Run(engineCtx)
 	if dp != nil {
