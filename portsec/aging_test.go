@@ -69,14 +69,16 @@ func TestParseLog(t *testing.T) {
 		want logEvent
 		ok   bool
 	}{
-		{"learn on port 5", nflog.Attribute{Prefix: str(prefixLearn), InDev: u32(2), PhysInDev: u32(5), HwHeader: &hdr},
-			logEvent{ifindex: 5, mac: MAC{2, 0x99, 0, 0, 0, 7}, at: now}, true},
+		{"learn on port 5", nflog.Attribute{Prefix: str("portsec learn 3"), InDev: u32(2), PhysInDev: u32(5), HwHeader: &hdr},
+			logEvent{gen: 3, ifindex: 5, mac: MAC{2, 0x99, 0, 0, 0, 7}, at: now}, true},
 		// TCI 0x0064 (VLAN 100) arrives byte-swapped as 0x6400.
-		{"violation tagged", nflog.Attribute{Prefix: str(prefixViolation), PhysInDev: u32(6), HwHeader: &hdr,
+		{"violation tagged", nflog.Attribute{Prefix: str("portsec violation 4294967295"), PhysInDev: u32(6), HwHeader: &hdr,
 			VLAN: &nflog.VLAN{Proto: 0x8100, TCI: 0x6400}},
-			logEvent{violation: true, ifindex: 6, mac: MAC{2, 0x99, 0, 0, 0, 7}, vlan: 100, at: now}, true},
+			logEvent{violation: true, gen: 4294967295, ifindex: 6, mac: MAC{2, 0x99, 0, 0, 0, 7}, vlan: 100, at: now}, true},
+		{"no generation", nflog.Attribute{Prefix: str(prefixLearn), PhysInDev: u32(6), HwHeader: &hdr}, logEvent{}, false},
+		{"bad generation", nflog.Attribute{Prefix: str("portsec learn x1"), PhysInDev: u32(6), HwHeader: &hdr}, logEvent{}, false},
 		{"foreign prefix", nflog.Attribute{Prefix: str("other"), PhysInDev: u32(6), HwHeader: &hdr}, logEvent{}, false},
-		{"no header", nflog.Attribute{Prefix: str(prefixLearn), PhysInDev: u32(6)}, logEvent{}, false},
+		{"no header", nflog.Attribute{Prefix: str("portsec learn 1"), PhysInDev: u32(6)}, logEvent{}, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -14,9 +14,27 @@
 // itself (a dynset "add"), which fails once the set is full so the frame
 // falls through to the violation rule. Learn and violation events go to an
 // nflog group and violations are also counted in a named counter per
-// port. The table outlives the process: if the agent dies, unknown MACs
-// are still dropped (fail-closed), and a new agent adopts the kernel's
-// sets instead of flushing them.
+// port. On a shutdown port the violation rule also puts the port into
+// the "shut" set, which the base chain drops first: the port is closed
+// with the offending frame, before the engine sets the link down. The
+// table outlives the process: if the agent dies, unknown MACs are still
+// dropped and shut ports stay shut (fail-closed), and a new agent adopts
+// the kernel's sets instead of flushing them.
+//
+// # Generations
+//
+// Every reset of a port's set (enable, addresses removed, link-down
+// flush) gives the port a new generation, written into its log prefixes
+// in the same transaction. nflog messages of an older generation, read
+// after the reset, are ignored instead of bringing addresses back; the
+// poll of the kernel sets catches any real learn ignored that way.
+//
+// # Netlink limits
+//
+// Element lists go in messages of at most 1,024 elements (the list's
+// length field has 16 bits) within one batch, on a socket with large
+// buffers and capped acknowledgements, so a reconcile of thousands of
+// addresses stays one atomic transaction.
 //
 // # Ownership
 //

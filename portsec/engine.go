@@ -78,7 +78,8 @@ type Engine struct {
 	eventsDropped atomic.Uint64
 	logsDropped   atomic.Uint64
 
-	s *state // owned by the loop
+	s   *state // owned by the loop
+	gen uint32 // last port generation handed out (loop)
 }
 
 // New loads the store, adopts what the kernel table already holds (a
@@ -126,9 +127,17 @@ func (e *Engine) start() error {
 		return err
 	}
 	e.adopt(ks, now)
+	// Keep the generations the table logs with: the table stays as it is.
+	gens, err := e.k.generations(slices.Collect(maps.Keys(ks.ports)))
+	if err != nil {
+		return err
+	}
 	for i, p := range e.s.ports {
 		p.operUp = e.operUp(i)
+		p.gen = gens[i]
+		e.gen = max(e.gen, p.gen)
 	}
+	e.adoptShutdowns(ks, now)
 	// Listen before enforcing so no learn event is missed.
 	ctx, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
@@ -136,7 +145,7 @@ func (e *Engine) start() error {
 		cancel()
 		return err
 	}
-	if err := e.k.sync(e.s, ks, nil, now); err != nil {
+	if err := e.k.sync(e.s, ks, nil, nil, now); err != nil {
 		cancel()
 		e.nf.Close()
 		return err
@@ -151,6 +160,12 @@ func (e *Engine) openNflog(ctx context.Context) error {
 		Copymode: nflog.CopyPacket, Bufsize: 64, QThresh: 1, Timeout: 1})
 	if err != nil {
 		return fmt.Errorf("portsec: nflog group %d: %w", e.opts.NflogGroup, err)
+	}
+	// A burst of learns (a switch behind the port, a scan) arrives faster
+	// than one goroutine reads; what overflows is lost (ENOBUFS) and only
+	// the next poll finds it. Room for tens of thousands of messages.
+	if err := setReadBuffer(nf.Con, nflogBuffer); err != nil {
+		e.opts.Log.WithError(err).Warn("portsec: nflog receive buffer")
 	}
 	hook := func(a nflog.Attribute) int {
 		if ev, ok := parseLog(a, time.Now()); ok {
@@ -260,6 +275,7 @@ func (e *Engine) apply(cs []Change) error {
 		return err
 	}
 	drop := map[int][]MAC{}
+	release := map[int]bool{}
 	for i, p := range e.s.ports {
 		q := next.ports[i]
 		for m := range p.entries {
@@ -267,16 +283,24 @@ func (e *Engine) apply(cs []Change) error {
 				drop[i] = append(drop[i], m)
 			}
 		}
+		release[i] = p.shutdown && !q.shutdown
+	}
+	gen := e.gen + 1 // one new generation for every port reset here
+	for i, q := range next.ports {
+		p := e.s.ports[i]
+		if next.enforced(q) && (p == nil || !e.s.enforced(p) || len(drop[i]) > 0) {
+			q.gen = gen
+		}
 	}
 	ks, err := e.k.read()
 	if err != nil {
 		return err
 	}
-	if err := e.k.sync(next, ks, drop, now); err != nil {
+	if err := e.k.sync(next, ks, drop, release, now); err != nil {
 		return err
 	}
 	prev := e.s
-	e.s = next
+	e.s, e.gen = next, gen
 	for i, q := range next.ports {
 		p := prev.ports[i]
 		wasOn := p != nil && prev.enforced(p)
@@ -344,8 +368,8 @@ func (e *Engine) emit(ev Event) {
 
 func (e *Engine) handleLog(ev logEvent) {
 	p := e.s.ports[ev.ifindex]
-	if p == nil || !e.s.enforced(p) {
-		return
+	if p == nil || !e.s.enforced(p) || ev.gen != p.gen {
+		return // stale: the poll finds what the kernel really holds
 	}
 	vlan := ev.vlan
 	if vlan == 0 {
@@ -379,8 +403,22 @@ func (e *Engine) handleLog(ev logEvent) {
 	}
 }
 
+// adoptShutdowns takes over ports the kernel err-disabled (shut set)
+// that the model still has open: the violation happened while no engine
+// ran, or its nflog message was lost. Recovery counts from now.
+func (e *Engine) adoptShutdowns(ks kernelState, now time.Time) {
+	for i := range ks.shut {
+		p := e.s.ports[i]
+		if p == nil || !e.s.enforced(p) || p.cfg.Violation != Shutdown || p.shutdown {
+			continue
+		}
+		e.shut(i, p, now)
+	}
+}
+
 // shut err-disables a port: link down, dynamic addresses flushed,
-// recovery scheduled when ShutdownTimeout is set.
+// recovery scheduled when ShutdownTimeout is set. The kernel already
+// drops the port's frames (the violation rule put it in the shut set).
 func (e *Engine) shut(ifindex int, p *port, now time.Time) {
 	p.shutdown = true
 	p.until = time.Time{}
@@ -402,18 +440,25 @@ func (e *Engine) flushDynamic(ifindex int, p *port, now time.Time) {
 	if len(macs) == 0 {
 		return
 	}
+	// A reconcile with a new generation: learn messages already queued
+	// must not bring the flushed addresses back.
+	old, oldGen := maps.Clone(p.entries), p.gen
+	for _, m := range macs {
+		delete(p.entries, m)
+	}
+	p.gen = e.gen + 1
 	ks, err := e.k.read()
 	if err == nil {
-		err = e.k.deleteElems(ifindex, macs, ks)
+		err = e.k.sync(e.s, ks, map[int][]MAC{ifindex: macs}, nil, now)
 	}
 	if err != nil {
+		p.entries, p.gen = old, oldGen
 		e.opts.Log.WithError(err).Warn("portsec: flush dynamic addresses")
 		return
 	}
+	e.gen++
 	for _, m := range macs {
-		en := p.entries[m]
-		delete(p.entries, m)
-		e.emit(Event{Kind: EventAged, Ifindex: ifindex, MAC: m, VLAN: en.vlan, At: now})
+		e.emit(Event{Kind: EventAged, Ifindex: ifindex, MAC: m, VLAN: old[m].vlan, At: now})
 	}
 }
 
@@ -484,6 +529,11 @@ func (e *Engine) adopt(ks kernelState, now time.Time) {
 // poll reads what the kernel does not report: expiries, missed learns,
 // counters, link state and due recoveries.
 func (e *Engine) poll() {
+	// Events already queued go first, so a violation is seen as such
+	// before its traces in the kernel sets.
+	for n := len(e.logs); n > 0; n-- {
+		e.handleLog(<-e.logs)
+	}
 	now := time.Now()
 	ks, err := e.k.read()
 	if err != nil {
@@ -509,7 +559,7 @@ func (e *Engine) poll() {
 		}
 		for m := range have {
 			if _, ok := p.entries[m]; !ok {
-				e.handleLog(logEvent{ifindex: i, mac: m, at: now})
+				e.handleLog(logEvent{ifindex: i, mac: m, at: now, gen: p.gen})
 			}
 		}
 		up := e.operUp(i)
@@ -518,6 +568,11 @@ func (e *Engine) poll() {
 		}
 		p.operUp = up
 		if p.shutdown && !p.until.IsZero() && !now.Before(p.until) {
+			if err := e.k.unshut(i); err != nil {
+				e.opts.Log.WithError(err).WithField("ifindex", i).Warn("portsec: recovery")
+				continue // next poll tries again
+			}
+			delete(ks.shut, i) // read before the release
 			p.shutdown, p.until = false, time.Time{}
 			e.setLink(i, true)
 			p.operUp = e.operUp(i)
@@ -525,9 +580,10 @@ func (e *Engine) poll() {
 		}
 	}
 	e.adopt(ks, now)
+	e.adoptShutdowns(ks, now)
 	e.refreshCounters()
 	if resync {
-		if err := e.k.sync(e.s, ks, nil, now); err != nil {
+		if err := e.k.sync(e.s, ks, nil, nil, now); err != nil {
 			e.opts.Log.WithError(err).Warn("portsec: resync")
 		}
 	}

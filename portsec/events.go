@@ -53,7 +53,8 @@ type Event struct {
 // logEvent is a parsed nflog message.
 type logEvent struct {
 	violation bool
-	ifindex   int // the bridge port (PhysInDev)
+	gen       uint32 // the port's generation when the frame was logged
+	ifindex   int    // the bridge port (PhysInDev)
 	mac       MAC
 	vlan      uint16 // 0: untagged
 	at        time.Time
@@ -68,13 +69,11 @@ func parseLog(a nflog.Attribute, now time.Time) (logEvent, bool) {
 	if a.Prefix == nil {
 		return ev, false
 	}
-	switch *a.Prefix {
-	case prefixLearn:
-	case prefixViolation:
-		ev.violation = true
-	default:
+	kind, gen, ok := parsePrefix(*a.Prefix)
+	if !ok {
 		return ev, false
 	}
+	ev.violation, ev.gen = kind == prefixViolation, gen
 	switch {
 	case a.PhysInDev != nil:
 		ev.ifindex = int(*a.PhysInDev)

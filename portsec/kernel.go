@@ -10,8 +10,26 @@ import (
 	"time"
 
 	"github.com/google/nftables"
+	"github.com/google/nftables/binaryutil"
 	"github.com/google/nftables/expr"
+	"github.com/mdlayher/netlink"
 	"golang.org/x/sys/unix"
+)
+
+// Netlink limits that shape every transaction.
+const (
+	// elemsPerMessage bounds the elements of one NEWSETELEM/DELSETELEM
+	// message. The element list is one attribute whose length field has
+	// 16 bits: past about 2,000 MACs it wraps and the kernel reads garbage
+	// (ENOENT on delete). 1,024 elements of at most 40 bytes stay far below.
+	elemsPerMessage = 1024
+	// socketBuffer is the send and receive buffer of the nftables socket:
+	// a transaction is one sendmsg and must fit (tens of thousands of
+	// elements at ~32 bytes each), and a burst of acknowledgements must
+	// not overflow the receive side (ENOBUFS).
+	socketBuffer = 16 << 20
+	// nflogBuffer is the receive buffer of the nflog socket.
+	nflogBuffer = 32 << 20
 )
 
 // kernel talks to the nftables table of the engine.
@@ -23,7 +41,7 @@ type kernel struct {
 }
 
 func newKernel(netnsFd int, table string, group uint16, minute time.Duration) (*kernel, error) {
-	opts := []nftables.ConnOption{nftables.AsLasting()}
+	opts := []nftables.ConnOption{nftables.AsLasting(), nftables.WithSockOptions(bigBuffers)}
 	if netnsFd > 0 {
 		opts = append(opts, nftables.WithNetNSFd(netnsFd))
 	}
@@ -37,6 +55,64 @@ func newKernel(netnsFd int, table string, group uint16, minute time.Duration) (*
 
 func (k *kernel) close() error { return k.conn.CloseLasting() }
 
+// bigBuffers sizes the nftables socket for large transactions and asks
+// the kernel not to echo whole requests in error replies (a rejected
+// 40 KB message would come back whole and could overflow the buffer).
+func bigBuffers(c *netlink.Conn) error {
+	if err := c.SetOption(netlink.CapAcknowledge, true); err != nil {
+		return fmt.Errorf("portsec: netlink capped acks: %w", err)
+	}
+	if err := forceBuffer(c, unix.SO_SNDBUFFORCE, socketBuffer, c.SetWriteBuffer); err != nil {
+		return fmt.Errorf("portsec: netlink send buffer: %w", err)
+	}
+	if err := setReadBuffer(c, socketBuffer); err != nil {
+		return fmt.Errorf("portsec: netlink receive buffer: %w", err)
+	}
+	return nil
+}
+
+func setReadBuffer(c *netlink.Conn, size int) error {
+	return forceBuffer(c, unix.SO_RCVBUFFORCE, size, c.SetReadBuffer)
+}
+
+// forceBuffer sets a socket buffer beyond net.core.{r,w}mem_max (root),
+// or as far as the limit allows without CAP_NET_ADMIN.
+func forceBuffer(c *netlink.Conn, opt, size int, fallback func(int) error) error {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var serr error
+	if err := raw.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, opt, size) }); err != nil {
+		return err
+	}
+	if serr != nil {
+		return fallback(size)
+	}
+	return nil
+}
+
+// queueElems queues adds (or deletes) of elements in messages small
+// enough for netlink. They stay in the same batch: one transaction.
+func queueElems(c *nftables.Conn, set *nftables.Set, elems []nftables.SetElement, del bool) error {
+	for chunk := range slices.Chunk(elems, elemsPerMessage) {
+		var err error
+		if del {
+			err = c.SetDeleteElements(set, chunk)
+		} else {
+			err = c.SetAddElements(set, chunk)
+		}
+		if err != nil {
+			op := "adds to"
+			if del {
+				op = "deletes from"
+			}
+			return fmt.Errorf("portsec: queue %s %s: %w", op, set.Name, err)
+		}
+	}
+	return nil
+}
+
 // kernelElems are the addresses of one set with the life they have left
 // (0: no timeout).
 type kernelElems map[MAC]time.Duration
@@ -46,12 +122,13 @@ type kernelState struct {
 	exists bool
 	ports  map[int]kernelElems // per allow_<ifindex> set
 	secure kernelElems
+	shut   map[int]bool // ports the kernel err-disabled (shut set)
 }
 
 // read lists the table's sets and their elements. A missing table is an
 // empty state, not an error.
 func (k *kernel) read() (kernelState, error) {
-	ks := kernelState{ports: map[int]kernelElems{}, secure: kernelElems{}}
+	ks := kernelState{ports: map[int]kernelElems{}, secure: kernelElems{}, shut: map[int]bool{}}
 	tables, err := k.conn.ListTablesOfFamily(nftables.TableFamilyBridge)
 	if err != nil {
 		return ks, fmt.Errorf("portsec: list bridge tables: %w", err)
@@ -67,6 +144,17 @@ func (k *kernel) read() (kernelState, error) {
 	for _, s := range sets {
 		var into kernelElems
 		switch {
+		case s.Name == shutSetName:
+			elems, err := k.conn.GetSetElements(s)
+			if err != nil {
+				return ks, fmt.Errorf("portsec: elements of set %s: %w", s.Name, err)
+			}
+			for _, e := range elems {
+				if len(e.Key) == 4 {
+					ks.shut[int(binaryutil.NativeEndian.Uint32(e.Key))] = true
+				}
+			}
+			continue
 		case s.Name == secureSetName:
 			into = ks.secure
 		case strings.HasPrefix(s.Name, "allow_"):
@@ -91,6 +179,31 @@ func (k *kernel) read() (kernelState, error) {
 		}
 	}
 	return ks, nil
+}
+
+// generations reads the generation each port chain logs with (0 for a
+// port without chain or log rule).
+func (k *kernel) generations(ifindexes []int) (map[int]uint32, error) {
+	gens := map[int]uint32{}
+	for _, i := range ifindexes {
+		rules, err := k.conn.GetRules(k.table, &nftables.Chain{Table: k.table, Name: portChainName(i)})
+		if errors.Is(err, unix.ENOENT) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("portsec: rules of port %d: %w", i, err)
+		}
+		for _, r := range rules {
+			for _, x := range r.Exprs {
+				if l, ok := x.(*expr.Log); ok {
+					if _, gen, ok := parsePrefix(string(l.Data)); ok {
+						gens[i] = gen
+					}
+				}
+			}
+		}
+	}
+	return gens, nil
 }
 
 // counter reads (and with reset, zeroes) the port's violation counter.
@@ -118,18 +231,45 @@ func (k *kernel) counter(ifindex int, reset bool) (uint64, error) {
 }
 
 // sync makes the table match s in one transaction. ks is the table as it
-// was just read; drop lists addresses the model removed per port (kernel
+// was just read; drop lists addresses the model removed per port and
+// release the ports whose err-disabled state the model ended (kernel
 // elements the model does not know are left alone: they are recent
-// learns the next poll adopts).
-func (k *kernel) sync(s *state, ks kernelState, drop map[int][]MAC, now time.Time) error {
+// learns and violations the engine has not seen yet).
+func (k *kernel) sync(s *state, ks kernelState, drop map[int][]MAC, release map[int]bool, now time.Time) error {
 	c, t := k.conn, k.table
 	c.AddTable(t)
 	secure := newSet(t, secureSetName, secureSetSize)
 	if err := c.AddSet(secure, nil); err != nil {
 		return fmt.Errorf("portsec: queue set %s: %w", secure.Name, err)
 	}
+	shut := newShutSet(t)
+	if err := c.AddSet(shut, nil); err != nil {
+		return fmt.Errorf("portsec: queue set %s: %w", shut.Name, err)
+	}
 	base := c.AddChain(baseChain(t))
 	c.FlushChain(base)
+	c.AddRule(&nftables.Rule{Table: t, Chain: base, Exprs: shutRule()})
+	var shutAdd, shutDel []nftables.SetElement
+	for i, p := range s.ports {
+		on := s.enforced(p)
+		switch {
+		case on && p.shutdown && !ks.shut[i]:
+			shutAdd = append(shutAdd, ifindexElem(i))
+		case ks.shut[i] && !p.shutdown && (!on || p.cfg.Violation != Shutdown || release[i]):
+			shutDel = append(shutDel, ifindexElem(i))
+		}
+	}
+	for i := range ks.shut {
+		if s.ports[i] == nil {
+			shutDel = append(shutDel, ifindexElem(i))
+		}
+	}
+	if err := queueElems(c, shut, shutDel, true); err != nil {
+		return err
+	}
+	if err := queueElems(c, shut, shutAdd, false); err != nil {
+		return err
+	}
 
 	wantSecure := map[MAC]time.Duration{}
 	var secureDel []nftables.SetElement
@@ -172,20 +312,16 @@ func (k *kernel) sync(s *state, ks kernelState, drop map[int][]MAC, now time.Tim
 		if err := c.AddSet(set, nil); err != nil {
 			return fmt.Errorf("portsec: queue set %s: %w", set.Name, err)
 		}
-		if len(del) > 0 {
-			if err := c.SetDeleteElements(set, del); err != nil {
-				return fmt.Errorf("portsec: queue deletes from %s: %w", set.Name, err)
-			}
+		if err := queueElems(c, set, del, true); err != nil {
+			return err
 		}
-		if len(add) > 0 {
-			if err := c.SetAddElements(set, add); err != nil {
-				return fmt.Errorf("portsec: queue adds to %s: %w", set.Name, err)
-			}
+		if err := queueElems(c, set, add, false); err != nil {
+			return err
 		}
 		c.AddObj(&nftables.CounterObj{Table: t, Name: counterName(i)})
 		ch := c.AddChain(&nftables.Chain{Table: t, Name: portChainName(i)})
 		c.FlushChain(ch)
-		for _, r := range portRules(i, p.cfg, k.group, k.minute) {
+		for _, r := range portRules(i, p.cfg, p.gen, k.group, k.minute) {
 			c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: r})
 		}
 		c.AddRule(&nftables.Rule{Table: t, Chain: base, Exprs: jumpRule(i)})
@@ -222,15 +358,11 @@ func (k *kernel) sync(s *state, ks kernelState, drop map[int][]MAC, now time.Tim
 		}
 		secureAdd = append(secureAdd, nftables.SetElement{Key: m[:], Timeout: wantSecure[m]})
 	}
-	if len(secureDel) > 0 {
-		if err := c.SetDeleteElements(secure, secureDel); err != nil {
-			return fmt.Errorf("portsec: queue deletes from %s: %w", secureSetName, err)
-		}
+	if err := queueElems(c, secure, secureDel, true); err != nil {
+		return err
 	}
-	if len(secureAdd) > 0 {
-		if err := c.SetAddElements(secure, secureAdd); err != nil {
-			return fmt.Errorf("portsec: queue adds to %s: %w", secureSetName, err)
-		}
+	if err := queueElems(c, secure, secureAdd, false); err != nil {
+		return err
 	}
 	if err := c.Flush(); err != nil {
 		return fmt.Errorf("portsec: apply ruleset to %s: %w", t.Name, err)
@@ -238,32 +370,13 @@ func (k *kernel) sync(s *state, ks kernelState, drop map[int][]MAC, now time.Tim
 	return nil
 }
 
-// deleteElems removes addresses of a port from its set and the secure set.
-func (k *kernel) deleteElems(ifindex int, macs []MAC, ks kernelState) error {
-	var own, sec []nftables.SetElement
-	for _, m := range macs {
-		if _, ok := ks.ports[ifindex][m]; ok {
-			own = append(own, nftables.SetElement{Key: m[:]})
-		}
-		if _, ok := ks.secure[m]; ok {
-			sec = append(sec, nftables.SetElement{Key: m[:]})
-		}
+// unshut lets frames of an err-disabled port through again.
+func (k *kernel) unshut(ifindex int) error {
+	if err := k.conn.SetDeleteElements(newShutSet(k.table), []nftables.SetElement{ifindexElem(ifindex)}); err != nil {
+		return fmt.Errorf("portsec: queue release of port %d: %w", ifindex, err)
 	}
-	if len(own) > 0 {
-		if err := k.conn.SetDeleteElements(&nftables.Set{Table: k.table, Name: allowSetName(ifindex), KeyType: nftables.TypeEtherAddr}, own); err != nil {
-			return err
-		}
-	}
-	if len(sec) > 0 {
-		if err := k.conn.SetDeleteElements(&nftables.Set{Table: k.table, Name: secureSetName, KeyType: nftables.TypeEtherAddr}, sec); err != nil {
-			return err
-		}
-	}
-	if len(own)+len(sec) == 0 {
-		return nil
-	}
-	if err := k.conn.Flush(); err != nil {
-		return fmt.Errorf("portsec: delete addresses of port %d: %w", ifindex, err)
+	if err := k.conn.Flush(); err != nil && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("portsec: release port %d: %w", ifindex, err)
 	}
 	return nil
 }

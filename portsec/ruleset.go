@@ -2,6 +2,8 @@ package portsec
 
 import (
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/nftables"
@@ -17,6 +19,7 @@ const (
 	DefaultTable    = "tapagent_portsec"
 	baseChainName   = "ingress"
 	secureSetName   = "secure"
+	shutSetName     = "shut"
 	secureSetSize   = 65535
 	prefixLearn     = "portsec learn"
 	prefixViolation = "portsec violation"
@@ -31,6 +34,27 @@ func counterName(ifindex int) string   { return fmt.Sprintf("violations_%d", ifi
 func newSet(t *nftables.Table, name string, size int) *nftables.Set {
 	return &nftables.Set{Table: t, Name: name, KeyType: nftables.TypeEtherAddr,
 		HasTimeout: true, Dynamic: true, Size: uint32(size)}
+}
+
+// newShutSet holds the ifindexes of err-disabled ports. The violation rule
+// of a shutdown port adds its port here, so the kernel drops everything
+// the port sends from the offending frame on, before the engine even sees
+// the event and sets the link down, and also while no engine runs.
+func newShutSet(t *nftables.Table) *nftables.Set {
+	return &nftables.Set{Table: t, Name: shutSetName, KeyType: nftables.TypeIFIndex, Dynamic: true}
+}
+
+func ifindexElem(ifindex int) nftables.SetElement {
+	return nftables.SetElement{Key: binaryutil.NativeEndian.PutUint32(uint32(ifindex))}
+}
+
+// shutRule drops frames entering an err-disabled port.
+func shutRule() []expr.Any {
+	return []expr.Any{
+		&expr.Meta{Key: expr.MetaKeyIIF, Register: 1},
+		&expr.Lookup{SourceRegister: 1, SetName: shutSetName},
+		&expr.Verdict{Kind: expr.VerdictDrop},
+	}
 }
 
 func baseChain(t *nftables.Table) *nftables.Chain {
@@ -59,24 +83,51 @@ func dynset(set string, op uint32, timeout time.Duration) expr.Any {
 	return &expr.Dynset{SrcRegKey: 1, SetName: set, Operation: op, Timeout: timeout}
 }
 
-func logTo(group uint16, prefix string) expr.Any {
+// logTo reports to the engine. The prefix carries the port's generation
+// (see port.gen) so that messages logged before a reset of the port can
+// be told from those logged after it.
+func logTo(group uint16, prefix string, gen uint32) expr.Any {
 	// A queue threshold of 1 sends every message at once instead of
 	// batching them for up to a timer tick.
 	return &expr.Log{Key: 1<<unix.NFTA_LOG_GROUP | 1<<unix.NFTA_LOG_PREFIX | 1<<unix.NFTA_LOG_QTHRESHOLD,
-		Group: group, QThreshold: 1, Data: []byte(prefix)}
+		Group: group, QThreshold: 1, Data: []byte(logPrefix(prefix, gen))}
+}
+
+func logPrefix(kind string, gen uint32) string {
+	return kind + " " + strconv.FormatUint(uint64(gen), 10)
+}
+
+// parsePrefix splits a log prefix of ours into kind and generation.
+func parsePrefix(s string) (kind string, gen uint32, ok bool) {
+	for _, k := range []string{prefixLearn, prefixViolation} {
+		rest, found := strings.CutPrefix(s, k+" ")
+		if !found {
+			continue
+		}
+		n, err := strconv.ParseUint(rest, 10, 32)
+		if err != nil {
+			return "", 0, false
+		}
+		return k, uint32(n), true
+	}
+	return "", 0, false
 }
 
 // violationAction is what a violating frame meets: protect drops
-// silently, the other modes also report and count.
-func violationAction(ifindex int, cfg PortConfig, group uint16) []expr.Any {
+// silently, the other modes also report and count, and shutdown closes
+// the port in the kernel at once (shut set).
+func violationAction(ifindex int, cfg PortConfig, gen uint32, group uint16) []expr.Any {
 	if cfg.Violation == Protect {
 		return []expr.Any{&expr.Verdict{Kind: expr.VerdictDrop}}
 	}
-	return []expr.Any{
-		logTo(group, prefixViolation),
+	out := []expr.Any{
+		logTo(group, prefixViolation, gen),
 		&expr.Objref{Type: unix.NFT_OBJECT_COUNTER, Name: counterName(ifindex)},
-		&expr.Verdict{Kind: expr.VerdictDrop},
 	}
+	if cfg.Violation == Shutdown {
+		out = append(out, &expr.Meta{Key: expr.MetaKeyIIF, Register: 1}, dynset(shutSetName, unix.NFT_DYNSET_OP_ADD, 0))
+	}
+	return append(out, &expr.Verdict{Kind: expr.VerdictDrop})
 }
 
 // portRules is the port chain, in order:
@@ -85,7 +136,7 @@ func violationAction(ifindex int, cfg PortConfig, group uint16) []expr.Any {
 //	source secure on another port: violation
 //	learn (fails once the set holds Maximum addresses): report, pass
 //	anything else: violation
-func portRules(ifindex int, cfg PortConfig, group uint16, minute time.Duration) [][]expr.Any {
+func portRules(ifindex int, cfg PortConfig, gen uint32, group uint16, minute time.Duration) [][]expr.Any {
 	allow := allowSetName(ifindex)
 	known := []expr.Any{etherSaddr(), &expr.Lookup{SourceRegister: 1, SetName: allow}}
 	if cfg.AgingType == AgingInactivity && cfg.AgingTime > 0 {
@@ -95,7 +146,7 @@ func portRules(ifindex int, cfg PortConfig, group uint16, minute time.Duration) 
 	known = append(known, &expr.Verdict{Kind: expr.VerdictAccept})
 
 	moved := append([]expr.Any{etherSaddr(), &expr.Lookup{SourceRegister: 1, SetName: secureSetName}},
-		violationAction(ifindex, cfg, group)...)
+		violationAction(ifindex, cfg, gen, group)...)
 
 	learnType := Dynamic
 	if cfg.Sticky {
@@ -104,7 +155,7 @@ func portRules(ifindex int, cfg PortConfig, group uint16, minute time.Duration) 
 	t := agingTimeout(cfg, learnType, minute)
 	learn := []expr.Any{etherSaddr(),
 		dynset(allow, unix.NFT_DYNSET_OP_ADD, t), dynset(secureSetName, unix.NFT_DYNSET_OP_ADD, t),
-		logTo(group, prefixLearn), &expr.Verdict{Kind: expr.VerdictAccept}}
+		logTo(group, prefixLearn, gen), &expr.Verdict{Kind: expr.VerdictAccept}}
 
-	return [][]expr.Any{known, moved, learn, violationAction(ifindex, cfg, group)}
+	return [][]expr.Any{known, moved, learn, violationAction(ifindex, cfg, gen, group)}
 }

@@ -23,6 +23,12 @@ type port struct {
 	operUp   bool      // link state seen at the last poll
 	lastMAC  MAC
 	lastVLAN uint16
+	// gen names the port's current kernel incarnation. It changes
+	// whenever the port's set is reset (enabled, addresses removed) and
+	// is part of the nflog prefix, so a message logged before the reset
+	// but read after it is recognised as stale: it must not bring back an
+	// address or a violation that no longer exists in the kernel.
+	gen uint32
 	// violations is read from the port's kernel counter.
 	violations uint64
 }

@@ -301,3 +301,55 @@ func normalizeCounters(s string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestSystemShutdownInKernel: a shutdown port closes in the kernel with
+// the offending frame (shut set), even while no engine runs; the next
+// engine adopts the err-disabled port and sets its link down, and
+// re-enabling the port opens it again.
+func TestSystemShutdownInKernel(t *testing.T) {
+	r := newRig(t, Options{Store: &MemStore{}}) // the store outlives the engine
+	p1 := r.lab.Port1.Index
+	r.apply(SetPort(p1, secureConfig(1, Shutdown)))
+	h2 := sniff(t, r.lab.H2)
+	known, offending := MAC(r.lab.H1.If.MAC), testMAC(30)
+	send(t, r.lab.H1, known, 1)
+	if _, err := h2.Wait(1, from(known), 2*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	waitEvents(t, r.eng, EventLearned, p1, 1, 2*time.Second)
+
+	r.eng.Close()
+	send(t, r.lab.H1, offending, 1)
+	send(t, r.lab.H1, known, 3)
+	if got := h2.WaitQuiet(from(known), 200*time.Millisecond, time.Second); len(got) != 1 {
+		t.Fatalf("h2 saw %d frames of the known MAC, want only the one before the violation", len(got))
+	}
+
+	r.start()
+	if ev := waitEvents(t, r.eng, EventShutdown, p1, 1, 2*time.Second); len(ev) != 1 {
+		t.Fatal("restarted engine did not take over the shutdown")
+	}
+	if ps := r.port(p1); ps.Status != StatusShutdown || ps.Violations != 1 {
+		t.Fatalf("after restart: %+v, want shutdown with 1 violation", ps)
+	}
+	if out := r.lab.Exec(r.lab.Bridge, "ip", "-o", "link", "show", "p1"); strings.Contains(out, "state UP") {
+		t.Fatalf("p1 not down: %s", out)
+	}
+
+	r.apply(SetPort(p1, DefaultPortConfig()))
+	r.apply(SetPort(p1, secureConfig(1, Shutdown)))
+	if out := r.nft("list", "set", "bridge", DefaultTable, shutSetName); strings.Contains(out, "elements") {
+		t.Fatalf("port still in the shut set after re-enable:\n%s", out)
+	}
+	// The link needs a moment to come up again.
+	deadline := time.Now().Add(3 * time.Second)
+	for n := 2; ; n++ {
+		send(t, r.lab.H1, known, 1)
+		if _, err := h2.Wait(n, from(known), 100*time.Millisecond); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("re-enabled port does not pass the known MAC")
+		}
+	}
+}
