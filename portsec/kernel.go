@@ -121,6 +121,7 @@ type kernelElems map[MAC]time.Duration
 type kernelState struct {
 	exists bool
 	ports  map[int]kernelElems // per allow_<ifindex> set
+	sizes  map[int]uint32      // declared size of each allow_<ifindex> set
 	secure kernelElems
 	shut   map[int]bool // ports the kernel err-disabled (shut set)
 }
@@ -128,7 +129,7 @@ type kernelState struct {
 // read lists the table's sets and their elements. A missing table is an
 // empty state, not an error.
 func (k *kernel) read() (kernelState, error) {
-	ks := kernelState{ports: map[int]kernelElems{}, secure: kernelElems{}, shut: map[int]bool{}}
+	ks := kernelState{ports: map[int]kernelElems{}, sizes: map[int]uint32{}, secure: kernelElems{}, shut: map[int]bool{}}
 	tables, err := k.conn.ListTablesOfFamily(nftables.TableFamilyBridge)
 	if err != nil {
 		return ks, fmt.Errorf("portsec: list bridge tables: %w", err)
@@ -164,6 +165,7 @@ func (k *kernel) read() (kernelState, error) {
 			}
 			into = kernelElems{}
 			ks.ports[n] = into
+			ks.sizes[n] = s.Size
 		default:
 			continue
 		}
@@ -236,6 +238,9 @@ func (k *kernel) counter(ifindex int, reset bool) (uint64, error) {
 // elements the model does not know are left alone: they are recent
 // learns and violations the engine has not seen yet).
 func (k *kernel) sync(s *state, ks kernelState, drop map[int][]MAC, release map[int]bool, now time.Time) error {
+	if err := k.growSets(s, ks); err != nil {
+		return err
+	}
 	c, t := k.conn, k.table
 	c.AddTable(t)
 	secure := newSet(t, secureSetName, secureSetSize)
@@ -366,6 +371,29 @@ func (k *kernel) sync(s *state, ks kernelState, drop map[int][]MAC, release map[
 	}
 	if err := c.Flush(); err != nil {
 		return fmt.Errorf("portsec: apply ruleset to %s: %w", t.Name, err)
+	}
+	return nil
+}
+
+// growSets enlarges the allow sets of ports whose maximum went up, in a
+// transaction of its own: the kernel checks added elements against the
+// size a set has before the transaction commits, so growing a set and
+// filling it in one transaction fails (ENFILE).
+func (k *kernel) growSets(s *state, ks kernelState) error {
+	grown := false
+	for i, p := range s.ports {
+		if size, ok := ks.sizes[i]; ok && s.enforced(p) && size < uint32(p.cfg.Maximum) {
+			if err := k.conn.AddSet(newSet(k.table, allowSetName(i), p.cfg.Maximum), nil); err != nil {
+				return fmt.Errorf("portsec: queue growth of set %s: %w", allowSetName(i), err)
+			}
+			grown = true
+		}
+	}
+	if !grown {
+		return nil
+	}
+	if err := k.conn.Flush(); err != nil {
+		return fmt.Errorf("portsec: grow allow sets of %s: %w", k.table.Name, err)
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package portsec
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -351,5 +352,67 @@ func TestSystemShutdownInKernel(t *testing.T) {
 		if time.Now().After(deadline) {
 			t.Fatal("re-enabled port does not pass the known MAC")
 		}
+	}
+}
+
+// TestSystemRaiseMaximum: raising a port's maximum takes effect in the
+// kernel (the set is rebuilt with its addresses, atomically), so a second
+// MAC is learned instead of being a violation; lowering it back below the
+// count is refused.
+func TestSystemRaiseMaximum(t *testing.T) {
+	r := newRig(t, Options{})
+	p1 := r.lab.Port1.Index
+	r.apply(SetPort(p1, secureConfig(1, Restrict)))
+	h2 := sniff(t, r.lab.H2)
+	first, second := MAC(r.lab.H1.If.MAC), testMAC(7)
+	send(t, r.lab.H1, first, 1)
+	if ev := waitEvents(t, r.eng, EventLearned, p1, 1, 2*time.Second); len(ev) != 1 {
+		t.Fatalf("learn events %v", ev)
+	}
+	r.apply(SetPort(p1, secureConfig(2, Restrict)))
+	send(t, r.lab.H1, second, 2)
+	if got, err := h2.Wait(2, from(second), 2*time.Second); err != nil {
+		t.Fatalf("second MAC after raising the maximum: %d of 2 frames passed: %v", len(got), err)
+	}
+	if ps := r.port(p1); len(ps.Entries) != 2 || ps.Violations != 0 {
+		t.Fatalf("port state %+v, want 2 entries and no violation", ps)
+	}
+	// The first MAC still passes: its element survived the rebuild.
+	send(t, r.lab.H1, first, 1)
+	if _, err := h2.Wait(1, from(first), 2*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.eng.Apply([]Change{SetPort(p1, secureConfig(1, Restrict))}); !errors.Is(err, ErrInconsistent) {
+		t.Fatalf("lowering the maximum below the count: %v", err)
+	}
+}
+
+// TestSystemRaiseMaximumThenStatic: after raising the maximum, a static
+// address fits in the kernel set too (the SNMP binding's path).
+func TestSystemRaiseMaximumThenStatic(t *testing.T) {
+	r := newRig(t, Options{})
+	p1 := r.lab.Port1.Index
+	r.apply(SetPort(p1, secureConfig(1, Restrict)))
+	send(t, r.lab.H1, MAC(r.lab.H1.If.MAC), 1)
+	if ev := waitEvents(t, r.eng, EventLearned, p1, 1, 2*time.Second); len(ev) != 1 {
+		t.Fatalf("learn events %v", ev)
+	}
+	r.apply(SetPort(p1, secureConfig(2, Restrict)))
+	r.apply(AddStatic(p1, testMAC(8), 0))
+	if ps := r.port(p1); len(ps.Entries) != 2 {
+		t.Fatalf("entries %+v, want the learned and the static one", ps.Entries)
+	}
+}
+
+// TestSystemRaiseMaximumAndStaticInOneChange: one PDU raising the maximum
+// and adding a static address.
+func TestSystemRaiseMaximumAndStaticInOneChange(t *testing.T) {
+	r := newRig(t, Options{})
+	p1 := r.lab.Port1.Index
+	r.apply(SetPort(p1, secureConfig(1, Restrict)))
+	r.apply(AddStatic(p1, testMAC(9), 0))
+	r.apply(SetPort(p1, secureConfig(2, Restrict)), AddStatic(p1, testMAC(10), 0))
+	if ps := r.port(p1); len(ps.Entries) != 2 {
+		t.Fatalf("entries %+v, want two static", ps.Entries)
 	}
 }
