@@ -159,5 +159,6 @@ type Global struct {
 }
 
 // DefaultGlobal is the state of a fresh engine: port security available,
-// notifications on, no cap.
-func DefaultGlobal() Global { return Global{Enabled: true, NotifControl: true} }
+// notifications off until an admin turns them on (as on IOS, and as the
+// MIB module says), no cap.
+func DefaultGlobal() Global { return Global{Enabled: true} }
