@@ -431,13 +431,23 @@ func (c *Config) validateRule(r *Rule) error {
 	if r.PersistMask < 0 || r.PersistMask > r.VIP.BitLen() {
 		return errf(ErrWrongValue, obj, "pmask", "/%d is not a prefix length of %v", r.PersistMask, r.VIP)
 	}
-	if r.HCName != "" && c.HealthCheck(r.HCName) == nil {
-		return errf(ErrNotFound, obj, "hc-name", "no health check %s", r.HCName)
+	if r.HCName != "" {
+		hc := c.HealthCheck(r.HCName)
+		if hc == nil {
+			return errf(ErrNotFound, obj, "hc-name", "no health check %s", r.HCName)
+		}
+		// ilbd refuses a TCP test for a UDP rule and the reverse.
+		if hc.Test == HCTCP && r.Protocol != TCP || hc.Test == HCUDP && r.Protocol != UDP {
+			return errf(ErrInconsistent, obj, "hc-name", "health check %s tests %s, the rule balances %s", hc.Name, hc.Test, r.Protocol)
+		}
 	}
 	switch r.HCPortMode {
 	case 0, HCPortAny, HCPortAll:
 		if r.HCPort != 0 {
 			return errf(ErrInconsistent, obj, "hc-port", "a port number needs the fixed mode")
+		}
+		if r.HCPortMode == HCPortAll && r.Ports.Width() > MaxHCAllPorts {
+			return errf(ErrInconsistent, obj, "hc-port", "ALL probes every port: the rule's range %s is wider than %d", r.Ports, MaxHCAllPorts)
 		}
 	case HCPortFixed:
 		if r.HCPort == 0 {

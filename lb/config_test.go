@@ -98,6 +98,11 @@ func TestConfigChanges(t *testing.T) {
 		{"servers of other family", createRule("r1", func(r *Rule) { r.VIP = addr("2001:db8:9::1") }), ErrInconsistent, "servergroup"},
 		{"server range must match rule range", createRule("r1", func(r *Rule) { r.Ports = PortRange{Min: 80, Max: 81} }), nil, ""},
 		{"fixed hc-port needs a port", createRule("r1", func(r *Rule) { r.HCName, r.HCPortMode = "hc1", HCPortFixed }), ErrInconsistent, "hc-port"},
+		{"tcp hc for a udp rule", createRule("r1", func(r *Rule) { r.HCName, r.Protocol = "hc1", UDP }), ErrInconsistent, "hc-name"},
+		{"hc-port all over a narrow range", createRule("r1", func(r *Rule) {
+			r.HCName, r.HCPortMode, r.Ports = "hc1", HCPortAll, PortRange{Min: 80, Max: 81}
+		}), nil, ""},
+		{"hc-port all over every port", createRule("r1", func(r *Rule) { r.HCName, r.HCPortMode, r.Ports = "hc1", HCPortAll, PortRange{} }), ErrInconsistent, "hc-port"},
 		{"delete group in use", func(c *Config) error {
 			createRule("r1", nil)(c)
 			return c.DeleteGroup("web")

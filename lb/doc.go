@@ -37,6 +37,30 @@
 // while it is usable and spread the slots of unusable servers over the
 // usable ones.
 //
+// # Health checks
+//
+// Rules that name a health check have every server of their group
+// checked as ilbd does (HealthResults, HealthEvents): at a jittered
+// interval (0.5–1.5×) a preliminary ping (unless skipped), then the test
+// — PING, a TCP connect, a UDP datagram (ICMP port unreachable is dead,
+// silence alive) or an external program with the illumos arguments and
+// answer. Failures are retried at once until hc-count in a row make the
+// server unreach (ping) or dead (test); a passed test makes it alive.
+// Dead and unreach servers stop taking new connections of that rule
+// (their slots move, one transaction for all verdicts pending); a server
+// whose configuration changes starts over as uninit. One scheduler
+// goroutine with a timer heap and a fixed pool of workers run the
+// probes, from sockets opened in the engine's namespace.
+//
+// # Connections
+//
+// NATEntries lists a rule's connections from conntrack (by ct mark),
+// PersistEntries its persistence map. A server disabled or removed from
+// a rule with conn-drain > 0 keeps its connections for that many
+// seconds; then their conntrack entries are deleted (later packets are
+// balanced anew and the old server's connection breaks). conn-drain 0
+// lets them run until they end.
+//
 // # Ownership
 //
 // One goroutine owns the configuration, the data plane state and the

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/nftables"
@@ -24,6 +25,12 @@ type Options struct {
 	// Slots is the slot count of non-maglev rules; 0: SlotCount. Tests
 	// use small values to keep rulesets readable.
 	Slots int
+	// HCWorkers bounds the health check probes in flight; 0:
+	// DefaultHCWorkers.
+	HCWorkers int
+	// OnError hears of failures in the background (connection draining,
+	// health verdicts the kernel refused); nil: they are dropped.
+	OnError func(error)
 }
 
 // Engine owns the configuration and the data plane. Its methods are safe
@@ -43,6 +50,15 @@ type Engine struct {
 	gens      map[string]ruleGen // lower-case rule name
 	nextGen   int
 	unhealthy map[string]bool // healthKey → not usable
+	closeOnce sync.Once
+	closeErr  error
+	targets   map[string]hcTarget
+	drains    map[uint32]*drainJob // by server mark
+
+	ns      *nsThread
+	hc      *checker
+	ct      *conntrack
+	onError func(error)
 }
 
 // ruleGen is the kernel generation of a rule: a rule whose settings
@@ -62,7 +78,7 @@ func healthKey(rule, serverID string) string { return strings.ToLower(rule) + "\
 func New(opts Options) (*Engine, error) {
 	e := &Engine{ops: make(chan func()), quit: make(chan struct{}), done: make(chan struct{}),
 		store: opts.Store, slots: opts.Slots, applied: newPlan(), gens: map[string]ruleGen{},
-		unhealthy: map[string]bool{}}
+		unhealthy: map[string]bool{}, drains: map[uint32]*drainJob{}, onError: opts.OnError}
 	if e.store == nil {
 		e.store = &MemStore{}
 	}
@@ -100,8 +116,32 @@ func New(opts Options) (*Engine, error) {
 		return nil, err
 	}
 	e.cfg = cfg
+	e.targets = hcTargets(cfg)
+	if err := e.startRuntime(opts); err != nil {
+		e.conn.CloseLasting()
+		return nil, err
+	}
 	go e.loop()
+	e.hc.setTargets(e.targets)
 	return e, nil
+}
+
+// startRuntime opens what health checks and show-nat need in the
+// namespace.
+func (e *Engine) startRuntime(opts Options) error {
+	var err error
+	if e.ns, err = newNSThread(opts.NetNS); err != nil {
+		return err
+	}
+	if e.ct, err = newConntrack(opts.NetNS); err != nil {
+		e.ns.close()
+		return err
+	}
+	if err := enableTimestamps(e.ns); err != nil && e.onError != nil {
+		e.onError(fmt.Errorf("lb: connection ages will read 0: %w", err))
+	}
+	e.hc = newChecker(&prober{ns: e.ns}, opts.HCWorkers, e.applyHealth)
+	return nil
 }
 
 func (e *Engine) loop() {
@@ -131,13 +171,18 @@ func (e *Engine) do(f func()) error {
 // Close stops the engine. The table stays: traffic keeps flowing, and
 // the next New adopts it. Remove deletes it too.
 func (e *Engine) Close() error {
-	select {
-	case <-e.quit:
-	default:
+	e.closeOnce.Do(func() {
+		e.hc.stop() // before the loop: the checker's applier calls into it
 		close(e.quit)
-	}
-	<-e.done
-	return e.conn.CloseLasting()
+		<-e.done
+		for _, j := range e.drains {
+			j.timer.Stop()
+		}
+		e.ct.close()
+		e.ns.close()
+		e.closeErr = e.conn.CloseLasting()
+	})
+	return e.closeErr
 }
 
 // Remove stops the engine and deletes its table.
@@ -177,22 +222,85 @@ func (e *Engine) update(change func(*Config) error) error {
 	if err := next.Validate(); err != nil {
 		return err
 	}
-	prevPlan, prevGens := e.applied, maps.Clone(e.gens)
+	prevPlan, prevGens, prevUnhealthy := e.applied, maps.Clone(e.gens), maps.Clone(e.unhealthy)
+	targets := hcTargets(next)
+	// A health verdict is about one server as it was configured: a
+	// server changed, disabled or gone starts over.
+	for k := range e.unhealthy {
+		if t, ok := targets[k]; !ok || t != e.targets[k] || !t.active {
+			delete(e.unhealthy, k)
+		}
+	}
 	if err := e.program(next, false); err != nil {
-		e.gens = prevGens
+		e.gens, e.unhealthy = prevGens, prevUnhealthy
 		return err
 	}
 	if err := e.store.Save(next); err != nil {
 		// Put the kernel back so that it matches what is stored.
 		failed := e.applied
+		e.unhealthy = prevUnhealthy
 		if qerr := queueDiff(e.conn, e.table, failed, prevPlan); qerr == nil && e.conn.Flush() == nil {
 			e.applied, e.gens = prevPlan, prevGens
 		}
 		return err
 	}
-	e.cfg = next
+	prev := e.cfg
+	e.cfg, e.targets = next, targets
+	e.scheduleDrains(prev, prevGens)
+	e.hc.setTargets(targets)
 	return nil
 }
+
+// applyHealth takes the health checker's verdicts into the data plane in
+// one transaction. Verdicts about servers that changed since are
+// ignored.
+func (e *Engine) applyHealth(changes []healthChange) error {
+	var err error
+	if derr := e.do(func() {
+		prev := maps.Clone(e.unhealthy)
+		changed := false
+		for _, ch := range changes {
+			if t, ok := e.targets[ch.key]; !ok || t != ch.target || e.unhealthy[ch.key] == !ch.usable {
+				continue
+			}
+			changed = true
+			if ch.usable {
+				delete(e.unhealthy, ch.key)
+			} else {
+				e.unhealthy[ch.key] = true
+			}
+		}
+		if changed {
+			if err = e.program(e.cfg, false); err != nil {
+				e.unhealthy = prev
+			}
+		}
+	}); derr != nil {
+		return derr
+	}
+	if err != nil && e.onError != nil {
+		e.onError(fmt.Errorf("lb: apply health checks: %w", err))
+	}
+	return err
+}
+
+// HealthResults returns the health of every server of rule ("" for
+// every rule) that has a health check (ilbadm show-hc-result), by rule
+// name and server number. Reading does not wait for the engine.
+func (e *Engine) HealthResults(rule string) []HealthResult { return e.hc.list(rule) }
+
+// HealthResult returns the health of one server of one rule.
+func (e *Engine) HealthResult(rule, serverID string) (HealthResult, bool) {
+	return e.hc.result(rule, serverID)
+}
+
+// HealthEvents delivers changes of health state (for notifications).
+// The channel is buffered; when nobody reads, events are dropped and
+// counted (HealthEventsDropped).
+func (e *Engine) HealthEvents() <-chan HealthEvent { return e.hc.events }
+
+// HealthEventsDropped counts events lost because the channel was full.
+func (e *Engine) HealthEventsDropped() uint64 { return e.hc.dropped.Load() }
 
 // Check reports whether change would be accepted, without applying it
 // (an SNMP TestSet).
