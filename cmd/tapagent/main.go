@@ -21,6 +21,8 @@ import (
 	"tapagent/intercept/capture"
 	"tapagent/intercept/dataplane"
 	"tapagent/intercept/deliver"
+	"tapagent/lb"
+	"tapagent/mibs/ilb"
 	portsecmib "tapagent/mibs/portsec"
 	"tapagent/mibs/tap"
 	"tapagent/portsec"
@@ -45,6 +47,8 @@ func run(args []string) error {
 	portsecOn := fs.Bool("portsec", false, "serve CISCO-PORT-SECURITY-MIB and enforce port security on the bridge ports of this namespace (nftables)")
 	portsecState := fs.String("portsec-state", "", "directory keeping port-security settings and sticky/static addresses (portsec.json, atomic writes); empty: memory only")
 	portsecMinute := fs.Duration("portsec-minute", time.Minute, "length of a port-security minute (aging, shutdown timeout); for tests only")
+	ilbOn := fs.Bool("ilb", false, "serve TAPAGENT-ILB-MIB with the nftables load balancer of this namespace")
+	ilbState := fs.String("ilb-state", "/var/lib/tapagent/ilb", "directory of the load balancer's stored configuration")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -98,24 +102,18 @@ func run(args []string) error {
 	engineCtx, stopEngine := context.WithCancel(context.Background())
 	defer stopEngine()
 	if *portsecOn {
-		opts := portsec.Options{Minute: *portsecMinute, Log: log.WithField("component", "portsec")}
-		if *portsecState != "" {
-			opts.Store = portsec.FileStore{Path: filepath.Join(*portsecState, "portsec.json")}
-		}
-		psEngine, err := portsec.New(opts)
+		closePortsec, err := startPortsec(engineCtx, sub, log, *portsecState, *portsecMinute)
 		if err != nil {
-			return fmt.Errorf("port security: %w", err)
+			return err
 		}
-		defer psEngine.Close() // the kernel table stays and keeps enforcing
-		psBinding := portsecmib.New(portsecmib.Options{Engine: psEngine, Notifier: sub, Minute: *portsecMinute,
-			Log: log.WithField("component", "portsec-mib")})
-		if err := psBinding.Sync(); err != nil {
-			return fmt.Errorf("port security: %w", err)
+		defer closePortsec() // the kernel table stays and keeps enforcing
+	}
+	if *ilbOn {
+		closeILB, err := startILB(engineCtx, sub, log, *ilbState)
+		if err != nil {
+			return err
 		}
-		if err := sub.Register(psBinding.Handler()); err != nil {
-			return fmt.Errorf("register CISCO-PORT-SECURITY-MIB: %w", err)
-		}
-		go psBinding.Run(engineCtx)
+		defer closeILB() // the nftables table stays; the next start adopts it
 	}
 	go engine.Run(engineCtx)
 	go binding.Run(engineCtx)
@@ -151,4 +149,47 @@ func run(args []string) error {
 	// Leave a moment for the Close PDU to be flushed before the process exits.
 	time.Sleep(10 * time.Millisecond)
 	return nil
+}
+
+// startPortsec runs the port-security engine and serves its MIB.
+func startPortsec(ctx context.Context, sub *agent.Subagent, log *logrus.Entry, stateDir string, minute time.Duration) (func(), error) {
+	opts := portsec.Options{Minute: minute, Log: log.WithField("component", "portsec")}
+	if stateDir != "" {
+		opts.Store = portsec.FileStore{Path: filepath.Join(stateDir, "portsec.json")}
+	}
+	engine, err := portsec.New(opts)
+	if err != nil {
+		return nil, fmt.Errorf("port security: %w", err)
+	}
+	binding := portsecmib.New(portsecmib.Options{Engine: engine, Notifier: sub, Minute: minute,
+		Log: log.WithField("component", "portsec-mib")})
+	if err := binding.Sync(); err != nil {
+		engine.Close()
+		return nil, fmt.Errorf("port security: %w", err)
+	}
+	if err := sub.Register(binding.Handler()); err != nil {
+		engine.Close()
+		return nil, fmt.Errorf("register CISCO-PORT-SECURITY-MIB: %w", err)
+	}
+	go binding.Run(ctx)
+	return func() { engine.Close() }, nil
+}
+
+// startILB runs the load balancer engine and serves its MIB.
+func startILB(ctx context.Context, sub *agent.Subagent, log *logrus.Entry, stateDir string) (func(), error) {
+	if err := os.MkdirAll(stateDir, 0o755); err != nil {
+		return nil, fmt.Errorf("--ilb-state: %w", err)
+	}
+	engine, err := lb.New(lb.Options{Store: lb.FileStore{Dir: stateDir}})
+	if err != nil {
+		return nil, fmt.Errorf("--ilb: %w", err)
+	}
+	binding := ilb.New(engine, sub, log.WithField("component", "ilb-mib"),
+		ilb.WithStateFile(filepath.Join(stateDir, "ilb-snmp.json")))
+	if err := sub.Register(binding.Handler()); err != nil {
+		engine.Close()
+		return nil, fmt.Errorf("register TAPAGENT-ILB-MIB: %w", err)
+	}
+	go binding.Run(ctx) // the only reader of the engine's health events
+	return func() { engine.Close() }, nil
 }
