@@ -7,6 +7,7 @@ import (
 	"hash/maphash"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -386,10 +387,33 @@ type mdOut struct {
 	sender *deliver.Sender
 	batch  *deliver.Batch
 	slots  [][]*intercept.StreamCounters
+
+	// The counters of the last streams queued for, so that a flow of
+	// copies for the same streams looks them up once. Reset when the plan
+	// changes.
+	lastKeys     []intercept.StreamKey
+	lastCounters []*intercept.StreamCounters
+}
+
+// countersFor returns the counters of streams in p, from o's cache when
+// they are the last ones asked for. The result is valid until the next
+// call; it never allocates once the cache has grown to the stream count.
+func (o *mdOut) countersFor(p *plan, streams []intercept.StreamKey) []*intercept.StreamCounters {
+	if slices.Equal(streams, o.lastKeys) {
+		return o.lastCounters
+	}
+	o.lastKeys = append(o.lastKeys[:0], streams...)
+	o.lastCounters = o.lastCounters[:0]
+	for _, k := range streams {
+		if c := p.counters[k]; c != nil {
+			o.lastCounters = append(o.lastCounters, c)
+		}
+	}
+	return o.lastCounters
 }
 
 const (
-	batchCopies = 64
+	batchCopies = 256       // two UDP GSO messages of 128 copies
 	batchBytes  = 256 << 10 // room for the largest datagram and then some
 )
 
@@ -412,6 +436,8 @@ func (d *DataPlane) outsFor(p *plan, outs map[*deliver.Sender]*mdOut, byMD []*md
 			o = &mdOut{}
 		}
 		o.id = p.cls.MDs()[i].Mediation.ContentID
+		o.lastKeys = o.lastKeys[:0] // counters belong to the plan
+		o.lastCounters = o.lastCounters[:0]
 		byMD = append(byMD, o)
 	}
 	for s := range outs {
@@ -456,12 +482,7 @@ func (d *DataPlane) queue(p *plan, o *mdOut, hit *classify.Hit, f *capture.Frame
 		if err != nil {
 			return false, err
 		}
-		o.slots[slot] = o.slots[slot][:0]
-		for _, k := range hit.Streams {
-			if c := p.counters[k]; c != nil {
-				o.slots[slot] = append(o.slots[slot], c)
-			}
-		}
+		o.slots[slot] = append(o.slots[slot][:0], o.countersFor(p, hit.Streams)...)
 		return true, nil
 	}
 	return false, deliver.ErrBatchFull
@@ -475,20 +496,29 @@ func (d *DataPlane) flush(o *mdOut) {
 		return
 	}
 	sent, err := o.batch.Flush()
-	for i := 0; i < n; i++ {
-		for _, c := range o.slots[i] {
-			if i < sent {
-				c.Intercepted.Add(1)
-			} else {
-				c.Drops.Add(1)
-			}
-		}
-	}
+	creditRuns(o.slots[:sent], func(c *intercept.StreamCounters, n uint64) { c.Intercepted.Add(n) })
+	creditRuns(o.slots[sent:n], func(c *intercept.StreamCounters, n uint64) { c.Drops.Add(n) })
 	if err != nil && !errors.Is(err, deliver.ErrDropped) {
 		select {
 		case d.problems <- problem{id: o.id, err: err}:
 		default:
 		}
+	}
+}
+
+// creditRuns calls add once per counter of each run of consecutive copies
+// that count into the same streams, with the run's length: one atomic
+// add per counter and flush for a steady flow instead of one per copy.
+func creditRuns(slots [][]*intercept.StreamCounters, add func(*intercept.StreamCounters, uint64)) {
+	for start := 0; start < len(slots); {
+		end := start + 1
+		for end < len(slots) && slices.Equal(slots[end], slots[start]) {
+			end++
+		}
+		for _, c := range slots[start] {
+			add(c, uint64(end-start))
+		}
+		start = end
 	}
 }
 

@@ -15,4 +15,10 @@
 // sent: departures whose content (without TTL and checksum) arrived within
 // the last 200 ms are not. Bridge devices are not read: their ports see the
 // same frames.
+//
+// Copies are queued per mediation device (up to 256) and sent when the
+// ring has no frame ready or a queue is full, with deliver.Batch: one
+// sendmmsg call, runs of same-size copies as UDP GSO messages. Stream
+// counters are credited per run of copies for the same streams, one atomic
+// add per counter and flush.
 package dataplane

@@ -18,14 +18,32 @@ type mmsghdr struct {
 // system call. Copies are copied into the batch's own memory, so the
 // caller's buffers (ring frames) may change after Add. A Batch is made
 // once and reused; Add and Flush never allocate.
+//
+// Consecutive copies of one length (the last may be shorter) leave as one
+// UDP GSO message when the kernel supports it (see Sender.GSOSegments):
+// the kernel cuts it into one datagram per copy, the same datagrams as
+// without GSO, for one trip through the socket and IP layers.
 type Batch struct {
 	s     *Sender
-	msgs  []mmsghdr
-	iovs  []unix.Iovec
 	arena []byte
-	used  int // bytes of arena in use
-	n     int // copies queued
+	used  int   // bytes of arena in use
+	lens  []int // per queued copy, in order; copies lie back to back in arena
+	n     int   // copies queued
+
+	// What one sendmmsg call sends: msgs[i] carries copies up to (not
+	// including) ends[i], through iovs[i], with ctl's i-th UDP_SEGMENT
+	// control message if it is a GSO run.
+	msgs []mmsghdr
+	iovs []unix.Iovec
+	ends []int
+	ctl  []byte
 }
+
+// Room for one UDP_SEGMENT control message (a uint16 gso_size).
+var (
+	segCtlSpace = unix.CmsgSpace(2)
+	segCtlLen   = unix.CmsgLen(2)
+)
 
 // NewBatch returns a batch of up to maxCopies copies in arenaBytes of
 // memory (a copy takes its header plus payload).
@@ -38,13 +56,20 @@ func (s *Sender) NewBatch(maxCopies, arenaBytes int) (*Batch, error) {
 	}
 	b := &Batch{
 		s:     s,
+		arena: make([]byte, arenaBytes),
+		lens:  make([]int, maxCopies),
 		msgs:  make([]mmsghdr, maxCopies),
 		iovs:  make([]unix.Iovec, maxCopies),
-		arena: make([]byte, arenaBytes),
+		ends:  make([]int, maxCopies),
+		ctl:   make([]byte, maxCopies*segCtlSpace),
 	}
 	for i := range b.msgs {
 		b.msgs[i].hdr.Iov = &b.iovs[i]
 		b.msgs[i].hdr.SetIovlen(1)
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&b.ctl[i*segCtlSpace]))
+		h.Level = unix.SOL_UDP
+		h.Type = unix.UDP_SEGMENT
+		h.SetLen(segCtlLen)
 	}
 	return b, nil
 }
@@ -79,7 +104,7 @@ func (b *Batch) add(at time.Time, data []byte, tagged bool, tpid, tci uint16) (i
 	if total > s.maxData {
 		return 0, ErrTooBig
 	}
-	if b.n == len(b.msgs) || b.used+total > len(b.arena) {
+	if b.n == len(b.lens) || b.used+total > len(b.arena) {
 		return 0, ErrBatchFull
 	}
 	buf := b.arena[b.used : b.used+total]
@@ -90,8 +115,7 @@ func (b *Batch) add(at time.Time, data []byte, tagged bool, tpid, tci uint16) (i
 		copy(buf[hdrLen:], data)
 	}
 	slot := b.n
-	b.iovs[slot].Base = &buf[0]
-	b.iovs[slot].SetLen(total)
+	b.lens[slot] = total
 	b.used += total
 	b.n++
 	return slot, nil
@@ -99,30 +123,100 @@ func (b *Batch) add(at time.Time, data []byte, tagged bool, tpid, tci uint16) (i
 
 // Flush sends the queued copies in order and empties the batch. Copies
 // [0, sent) were handed to the kernel; [sent, Len()) were not, and err says
-// why (ErrDropped when the socket buffer or the queue is full, …).
+// why (ErrDropped when the socket buffer or the queue is full, …). A GSO
+// run is accepted or refused whole, so the count stays exact.
 func (b *Batch) Flush() (sent int, err error) {
 	defer b.reset()
-	if b.s.fd < 0 {
+	s := b.s
+	if s.fd < 0 {
 		return 0, ErrClosed
 	}
 	for sent < b.n {
-		r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(b.s.fd), uintptr(unsafe.Pointer(&b.msgs[sent])),
-			uintptr(b.n-sent), unix.MSG_DONTWAIT, 0, 0)
+		m := b.plan(sent)
+		r, _, e := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&b.msgs[0])),
+			uintptr(m), unix.MSG_DONTWAIT, 0, 0)
 		if e == unix.EINTR {
 			continue
 		}
 		if e != 0 {
 			// sendmmsg reports an error only when the first message of the
-			// call failed; the loop retries from there, so an error here
-			// ends the batch.
-			return sent, b.s.failed(e)
+			// call failed; the loop retries from there, so the error belongs
+			// to msgs[0].
+			if segs := b.ends[0] - sent; segs > 1 && s.gsoRefused(e, segs) {
+				continue // planned again, with GSO reduced or off
+			}
+			return sent, s.failed(e)
 		}
 		if r == 0 {
 			return sent, ErrDropped // not expected from Linux; never spin
 		}
-		sent += int(r)
+		sent = b.ends[r-1]
 	}
 	return sent, nil
+}
+
+// plan fills msgs from copy first on and returns how many it filled: one
+// message per GSO run, or per copy when GSO is off.
+func (b *Batch) plan(first int) int {
+	s := b.s
+	m := 0
+	off := 0
+	for i := 0; i < first; i++ {
+		off += b.lens[i]
+	}
+	for i := first; i < b.n; m++ {
+		k := gsoRun(b.lens[i:b.n], s.gsoSegs, s.maxData, s.gsoMaxSeg)
+		size := 0
+		for _, l := range b.lens[i : i+k] {
+			size += l
+		}
+		b.iovs[m].Base = &b.arena[off]
+		b.iovs[m].SetLen(size)
+		hdr := &b.msgs[m].hdr
+		if k > 1 {
+			c := b.ctl[m*segCtlSpace:]
+			*(*uint16)(unsafe.Pointer(&c[segCtlLen-2])) = uint16(b.lens[i])
+			hdr.Control = &c[0]
+			hdr.SetControllen(segCtlSpace)
+		} else {
+			hdr.Control = nil
+			hdr.SetControllen(0)
+		}
+		i += k
+		off += size
+		b.ends[m] = i
+	}
+	return m
+}
+
+// gsoRun returns how many of the copies (their datagram lengths, in order)
+// one UDP GSO send carries from the first on. The kernel cuts a GSO
+// message every gso_size bytes, so a run is copies of the first one's
+// length of which only the last may be shorter, at most maxSegs of them
+// and maxBytes in all. A first copy longer than maxSeg (each datagram must
+// fit the path MTU unfragmented) or maxSegs below 2 gives 1: the copy
+// goes alone, as a plain datagram.
+func gsoRun(lens []int, maxSegs, maxBytes, maxSeg int) int {
+	if len(lens) == 0 {
+		return 0
+	}
+	size := lens[0]
+	if maxSegs < 2 || size > maxSeg || size > maxBytes {
+		return 1
+	}
+	n, total := 1, size
+	for n < len(lens) && n < maxSegs {
+		l := lens[n]
+		if l > size || total+l > maxBytes {
+			break
+		}
+		n++
+		total += l
+		if l < size {
+			break // a shorter copy can only be the last segment
+		}
+	}
+	return n
 }
 
 func (b *Batch) reset() {

@@ -49,6 +49,9 @@ type Options struct {
 	// SendBuffer sets SO_SNDBUF in bytes (the kernel doubles it); 0 keeps
 	// the system default (net.core.wmem_default).
 	SendBuffer int
+	// NoGSO makes Batch send one message per copy, never UDP GSO runs
+	// (for comparison; Batch falls back by itself when the kernel refuses).
+	NoGSO bool
 }
 
 // Sender sends copies to one mediation device over one non-blocking UDP
@@ -61,6 +64,11 @@ type Sender struct {
 	fd      int
 	src     netip.Addr
 	maxData int // largest header + copy
+
+	// UDP GSO for Batch: at most gsoSegs datagrams per message (0: off),
+	// each at most gsoMaxSeg bytes so that it fits the path MTU.
+	gsoSegs   int
+	gsoMaxSeg int
 
 	// One datagram: iov[0] = header (CCCID, timestamp, for tagged frames
 	// the MAC addresses and the tag), iov[1] = the caller's bytes, sent
@@ -114,6 +122,10 @@ func NewSender(t Target, opts Options) (*Sender, error) {
 	s.hdrLen = cccidLen
 	if opts.Timestamp {
 		s.hdrLen += timestampLen
+	}
+	if !opts.NoGSO && !splitsGSO(dest.Addr()) {
+		s.gsoSegs = maxGSOSegments
+		s.gsoMaxSeg = s.pathMaxSeg()
 	}
 	s.msg.Iov = &s.iov[0]
 	s.errIov.Base = &s.errData[0]
