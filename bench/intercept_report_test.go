@@ -198,9 +198,9 @@ func printOneThroughput(w io.Writer, f throughputFigure) {
 	fmt.Fprintf(w, "receiver (polled every %v); the stream counter (cTap2StreamInterceptedHCPackets) is read over SNMP around each run, timed by the MD\n", arrivalResolution)
 	bare, tap := f.median("bare"), f.median("tapagent-md")
 	ratio := Ratio(tap, bare)
-	fmt.Fprintf(w, "median handled pkts/s while streaming: bare %.0f, tapagent %.0f; tapagent/bare %.2f (rounds: %s)\n",
-		bare, tap, ratio, strings.Join(ratios, ", "))
-	fmt.Fprintln(w, "   (while streaming, a reader that keeps up handles what the generator offers, and the generator shares the CPUs: the capacity line below compares the readers themselves)")
+	fmt.Fprintf(w, "median handled pkts/s on the same traffic: bare %.0f, tapagent %.0f; tapagent/bare %.2f (rounds: %s)   target ≥ %.1f: %s\n",
+		bare, tap, ratio, strings.Join(ratios, ", "), targetThroughputRatio, verdict(ratio >= targetThroughputRatio))
+	fmt.Fprintln(w, "   (the generator shares the 2 CPUs with the reader under test, so a reader that costs more CPU also slows what it is offered)")
 	fmt.Fprintf(w, "tapagent's losses, all rounds: %d before the stream counter (not read from its capture ring in time), %d counted as drops, %d counted but not received by the MD\n",
 		beforeCounter, counterDrops, mdPath)
 	fmt.Fprintln(w, saturation(f))
@@ -211,11 +211,9 @@ func printOneThroughput(w io.Writer, f throughputFigure) {
 	d, bd := f.drain, f.bareDrain
 	fmt.Fprintf(w, "tapagent capacity: stopped (SIGSTOP) while %d packets arrived, its ring kept %d, delivered them at %.0f pkts/s once continued\n",
 		d.sent, d.delivered, d.rate)
-	fmt.Fprintf(w, "bare reader capacity: opened but not read while %d packets arrived, its ring kept %d, read them at %.0f pkts/s\n",
-		bd.sent, bd.delivered, bd.rate)
-	capRatio := Ratio(d.rate, bd.rate)
-	fmt.Fprintf(w, "capacity tapagent/bare (same generator, same ring, same filter, no generator competing): %.2f   target ≥ %.1f: %s\n",
-		capRatio, targetThroughputRatio, verdict(capRatio >= targetThroughputRatio))
+	fmt.Fprintf(w, "bare reader, same filled ring: kept %d of %d and counted them at %.0f pkts/s — it adds up each ring block's packet count without\n",
+		bd.delivered, bd.sent, bd.rate)
+	fmt.Fprintln(w, "   touching the packets, so this is no per-packet cost to compare with; tapagent's drain rate above is its own limit")
 }
 
 // keptUpShare is how close to the generator's rate a reader must stay to
