@@ -37,8 +37,9 @@ func BenchmarkRecent(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		k := uint64(i) * 0x9e3779b97f4a7c15
-		r.put(k, int64(i))
-		if !r.seen(k, int64(i)) {
+		now := int64(i) + 1 // 0 marks an empty slot
+		r.put(k, now)
+		if !r.seen(k, now) {
 			b.Fatal("lost")
 		}
 	}
