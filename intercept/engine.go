@@ -20,10 +20,11 @@ const maxTimerWait = time.Minute
 type Options struct {
 	Clock  Clock         // nil: SystemClock
 	Logger *logrus.Entry // nil: the logrus standard logger
-	// OnArmed receives the armed taps after every change of them, on the
-	// engine's goroutine: it must only hand them over, never block. Set
-	// it when a data plane serves the taps.
-	OnArmed func([]Tap)
+	// OnArmed is called, on the engine's goroutine, after a change that
+	// may have changed the armed taps; the data plane then pulls them
+	// with Armed from its own goroutine. It must not block. Set it when a
+	// data plane serves the taps.
+	OnArmed func()
 }
 
 // Engine owns the intercept configuration. All methods are safe for
@@ -45,10 +46,9 @@ type Engine struct {
 	timerStop func() bool
 	timerAt   time.Time
 
-	armedVersion uint64             // version publishArmed last looked at
-	armedKeys    map[StreamKey]bool // streams armed at that version
-	onArmed      func([]Tap)
-	counters     *Counters
+	armed    map[ContentID]map[uint32]bool // armed streams by device
+	onArmed  func()
+	counters *Counters
 }
 
 type op struct {
@@ -69,6 +69,7 @@ func New(opts Options) *Engine {
 		st:       st,
 		counters: st.counters,
 		onArmed:  opts.OnArmed,
+		armed:    make(map[ContentID]map[uint32]bool),
 		// Start somewhere random so that ids handed out before a restart
 		// are unlikely to be handed out again right after it.
 		lastID: ContentID(rand.Uint32N(MaxIndex)),
@@ -318,26 +319,38 @@ func (e *Engine) expire() {
 	}
 }
 
-// publishArmed runs after every state change: when the set of armed taps
-// moved, it reports newly armed streams and hands the taps to the data
-// plane (OnArmed), which builds its classifier off this goroutine.
+// publishArmed runs after every state change. It recomputes arming for the
+// devices the change touched only (O(size of the change), not of all taps),
+// reports newly armed streams and tells the data plane (OnArmed) that the
+// armed taps may have moved.
 func (e *Engine) publishArmed() {
-	v := e.version.Load()
-	if v == e.armedVersion {
+	if len(e.st.dirty) == 0 {
 		return
 	}
-	e.armedVersion = v
-	taps := e.st.armed()
-	now := make(map[StreamKey]bool, len(taps))
-	for _, t := range taps {
-		now[t.Stream.Key] = true
-		if !e.armedKeys[t.Stream.Key] {
-			e.pending = append(e.pending, StreamArmed{Key: t.Stream.Key, NotificationEnable: t.Mediation.NotificationEnable})
+	moved := false
+	var taps []Tap
+	for id := range e.st.dirty {
+		delete(e.st.dirty, id)
+		taps = e.st.armedOf(id, taps[:0])
+		before := e.armed[id]
+		now := make(map[uint32]bool, len(taps))
+		for _, t := range taps {
+			now[t.Stream.Key.Index] = true
+			if !before[t.Stream.Key.Index] {
+				e.pending = append(e.pending, StreamArmed{Key: t.Stream.Key, NotificationEnable: t.Mediation.NotificationEnable})
+			}
+		}
+		if len(before) > 0 || len(now) > 0 {
+			moved = true
+		}
+		if len(now) == 0 {
+			delete(e.armed, id)
+		} else {
+			e.armed[id] = now
 		}
 	}
-	e.armedKeys = now
-	if e.onArmed != nil {
-		e.onArmed(taps)
+	if moved && e.onArmed != nil {
+		e.onArmed()
 	}
 }
 

@@ -60,26 +60,38 @@ func noEvent(t *testing.T, e *Engine) {
 }
 
 // TestStreamArmedEvents: one StreamArmed per stream when it starts
-// intercepting, again after it was disarmed, and OnArmed sees every change.
+// intercepting, again after it was disarmed, and OnArmed hears of every
+// change of the armed taps.
 func TestStreamArmedEvents(t *testing.T) {
-	seen := make(chan []Tap, 16)
-	e, _ := startEngine(t, func(o *Options) { o.OnArmed = func(taps []Tap) { seen <- taps } })
+	seen := make(chan struct{}, 16)
+	e, _ := startEngine(t, func(o *Options) { o.OnArmed = func() { seen <- struct{}{} } })
+	notified := func(what string) {
+		t.Helper()
+		select {
+		case <-seen:
+		case <-time.After(2 * time.Second):
+			t.Fatalf("OnArmed not called after %s", what)
+		}
+	}
 	mustApply(t, e, ipTap(1, 1)...)
 	if ev := nextEventOf(t, e, true); ev != (StreamArmed{Key: key(1, 1), NotificationEnable: true}) {
 		t.Fatalf("event %+v", ev)
 	}
-	if taps := <-seen; len(taps) != 1 {
-		t.Fatalf("OnArmed got %d taps, want 1", len(taps))
+	notified("arming")
+	if taps := e.Armed(); len(taps) != 1 {
+		t.Fatalf("Armed: %d taps, want 1", len(taps))
 	}
 	// Disable, then enable: armed again, one more event.
 	mustApply(t, e, Upsert(stream(key(1, 1), StreamIP, true, false)))
-	if taps := <-seen; len(taps) != 0 {
-		t.Fatalf("OnArmed got %d taps after disable, want 0", len(taps))
+	notified("disabling")
+	if taps := e.Armed(); len(taps) != 0 {
+		t.Fatalf("Armed after disable: %d taps, want 0", len(taps))
 	}
 	mustApply(t, e, Upsert(stream(key(1, 1), StreamIP, true, true)))
 	if ev := nextEventOf(t, e, true); ev != (StreamArmed{Key: key(1, 1), NotificationEnable: true}) {
 		t.Fatalf("event %+v", ev)
 	}
+	notified("enabling")
 	// A change that does not arm anything new sends no event.
 	m := md(1, true)
 	m.Timeout = t0.Add(2 * time.Hour)
@@ -87,6 +99,17 @@ func TestStreamArmedEvents(t *testing.T) {
 	select {
 	case ev := <-e.Events():
 		t.Fatalf("unexpected event %+v", ev)
+	case <-time.After(30 * time.Millisecond):
+	}
+	// A device with nothing armed, before or after, does not disturb the
+	// data plane.
+	for len(seen) > 0 {
+		<-seen
+	}
+	mustApply(t, e, Upsert(md(2, false)))
+	select {
+	case <-seen:
+		t.Fatal("OnArmed called for a change that armed and disarmed nothing")
 	case <-time.After(30 * time.Millisecond):
 	}
 }

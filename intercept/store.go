@@ -7,6 +7,9 @@ type store struct {
 	mds       map[ContentID]*mdEntry
 	deadlines *deadlines
 	counters  *Counters // forgotten with their stream
+	// dirty lists the mediation devices written since the engine last
+	// looked, so arming is recomputed for them only.
+	dirty map[ContentID]bool
 }
 
 type mdEntry struct {
@@ -17,7 +20,8 @@ type mdEntry struct {
 }
 
 func newStore() *store {
-	return &store{mds: make(map[ContentID]*mdEntry), deadlines: newDeadlines(), counters: newCounters()}
+	return &store{mds: make(map[ContentID]*mdEntry), deadlines: newDeadlines(), counters: newCounters(),
+		dirty: make(map[ContentID]bool)}
 }
 
 func (s *store) mediation(id ContentID) (Mediation, bool) {
@@ -54,6 +58,18 @@ func (s *store) macFilter(k StreamKey) (MACFilter, bool) {
 // write applies a validated change set: parents first, then children, then
 // parent deletions (which cascade, for Revert after a timeout).
 func (s *store) write(cs *changeSet) {
+	for id := range cs.mds {
+		s.dirty[id] = true
+	}
+	for k := range cs.streams {
+		s.dirty[k.ContentID] = true
+	}
+	for k := range cs.ips {
+		s.dirty[k.ContentID] = true
+	}
+	for k := range cs.macs {
+		s.dirty[k.ContentID] = true
+	}
 	for id, sl := range cs.mds {
 		if sl.val == nil {
 			continue
@@ -114,6 +130,7 @@ func (s *store) write(cs *changeSet) {
 
 // remove drops a mediation device with its streams and filters.
 func (s *store) remove(id ContentID) {
+	s.dirty[id] = true
 	if e := s.mds[id]; e != nil {
 		keys := make([]StreamKey, 0, len(e.streams))
 		for idx := range e.streams {
@@ -147,24 +164,31 @@ func (s *store) snapshot() State {
 // armed lists the taps the data plane must serve, unsorted.
 func (s *store) armed() []Tap {
 	var taps []Tap
-	for _, e := range s.mds {
-		if !e.md.Active {
+	for id := range s.mds {
+		taps = s.armedOf(id, taps)
+	}
+	return taps
+}
+
+// armedOf appends the armed taps of one mediation device.
+func (s *store) armedOf(id ContentID, taps []Tap) []Tap {
+	e := s.mds[id]
+	if e == nil || !e.md.Active {
+		return taps
+	}
+	for idx, st := range e.streams {
+		if !st.Active || !st.Enable {
 			continue
 		}
-		for idx, st := range e.streams {
-			if !st.Active || !st.Enable {
-				continue
+		switch st.Type {
+		case StreamIP:
+			if f, ok := e.ips[idx]; ok && f.Active {
+				taps = append(taps, Tap{Mediation: e.md, Stream: st, IP: &f})
 			}
-			switch st.Type {
-			case StreamIP:
-				if f, ok := e.ips[idx]; ok && f.Active {
-					taps = append(taps, Tap{Mediation: e.md, Stream: st, IP: &f})
-				}
-			case StreamMAC:
-				if f, ok := e.macs[idx]; ok && f.Active {
-					f = f.clone()
-					taps = append(taps, Tap{Mediation: e.md, Stream: st, MAC: &f})
-				}
+		case StreamMAC:
+			if f, ok := e.macs[idx]; ok && f.Active {
+				f = f.clone()
+				taps = append(taps, Tap{Mediation: e.md, Stream: st, MAC: &f})
 			}
 		}
 	}

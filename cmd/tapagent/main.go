@@ -73,7 +73,7 @@ func run(args []string) error {
 	var dp *dataplane.DataPlane
 	engineOpts := intercept.Options{Logger: log.WithField("component", "intercept")}
 	if *captureOn != "none" {
-		engineOpts.OnArmed = func(taps []intercept.Tap) { dp.Update(taps) }
+		engineOpts.OnArmed = func() { dp.Changed() }
 	}
 	engine := intercept.New(engineOpts)
 	if *captureOn != "none" {
@@ -85,6 +85,7 @@ func run(args []string) error {
 			Capture: capture.Options{Interfaces: ifaces},
 			Deliver: deliver.Options{Mark: uint32(*mark), Timestamp: *timestamp},
 			Logger:  log,
+			Taps:    engine.Armed,
 			Report:  engine.Report,
 		}, engine.StreamCounters())
 	}

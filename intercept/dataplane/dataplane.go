@@ -31,6 +31,9 @@ type DataPlaneOptions struct {
 	// bridge ports, VRFs); nil: read them from the kernel (netlink).
 	Net    NetInfo
 	Logger *logrus.Entry
+	// Taps returns the armed taps (the engine's Armed); called from the
+	// reconciler after Changed.
+	Taps func() []intercept.Tap
 	// Report receives Debug events (delivery failures, ring overruns);
 	// the engine's Report puts them on its event stream.
 	Report func(intercept.Event)
@@ -60,7 +63,7 @@ type DataPlane struct {
 	counters *intercept.Counters
 	log      *logrus.Entry
 
-	updates  chan []intercept.Tap // latest armed taps, capacity 1
+	updates  chan struct{} // "the armed taps changed", capacity 1
 	problems chan problem
 	plan     atomic.Pointer[plan]
 	ring     *capture.Ring
@@ -106,7 +109,7 @@ func NewDataPlane(opts DataPlaneOptions, counters *intercept.Counters) *DataPlan
 		opts:        opts,
 		counters:    counters,
 		log:         opts.Logger.WithField("component", "dataplane"),
-		updates:     make(chan []intercept.Tap, 1),
+		updates:     make(chan struct{}, 1),
 		problems:    make(chan problem, 64),
 		ready:       make(chan struct{}),
 		senders:     make(map[deliver.Target]*deliver.Sender),
@@ -114,19 +117,13 @@ func NewDataPlane(opts DataPlaneOptions, counters *intercept.Counters) *DataPlan
 	}
 }
 
-// Update hands over a new set of armed taps (Options.OnArmed). It never
-// blocks: an older set not yet picked up is replaced.
-func (d *DataPlane) Update(taps []intercept.Tap) {
-	for {
-		select {
-		case d.updates <- taps:
-			return
-		default:
-		}
-		select {
-		case <-d.updates:
-		default:
-		}
+// Changed says the armed taps may have changed (Options.OnArmed of the
+// engine). It never blocks: signals coalesce, and the reconciler reads the
+// taps when it gets to them.
+func (d *DataPlane) Changed() {
+	select {
+	case d.updates <- struct{}{}:
+	default:
 	}
 }
 
@@ -168,7 +165,11 @@ func (d *DataPlane) reconcile(ctx context.Context) {
 		select {
 		case <-ctx.Done():
 			return
-		case taps := <-d.updates:
+		case <-d.updates:
+			var taps []intercept.Tap
+			if d.opts.Taps != nil {
+				taps = d.opts.Taps()
+			}
 			d.rebuild(taps)
 		case p := <-d.problems:
 			d.reportProblem(p)

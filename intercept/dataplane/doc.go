@@ -3,8 +3,9 @@
 // (intercept/classify) and sends one copy per mediation device
 // (intercept/deliver), counting into the engine's stream counters.
 //
-// The engine hands it every new set of armed taps (Update, never
-// blocking); a reconciler goroutine builds a classifier, the delivery
+// The engine signals that the armed taps changed (Changed, never
+// blocking; signals coalesce); a reconciler goroutine pulls them
+// (Options.Taps = the engine's Armed) and builds a classifier, the delivery
 // sockets and the kernel pre-filter off the packet path and publishes them
 // as one immutable plan. The packet loop only loads that plan, so it takes
 // no lock and allocates nothing per packet.

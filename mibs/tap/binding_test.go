@@ -454,7 +454,7 @@ func TestCapabilitiesFollowTheDataPlane(t *testing.T) {
 	if got := fmt.Sprint(capsOf(provisioning)); got != "[20 00 00 00]" {
 		t.Errorf("provisioning only: %s, want udp only", got)
 	}
-	withDataPlane := New(intercept.New(intercept.Options{OnArmed: func([]intercept.Tap) {}}), nil, nil)
+	withDataPlane := New(intercept.New(intercept.Options{OnArmed: func() {}}), nil, nil)
 	// udp + both source interfaces; IP: all but voip; 802: all seven; no user-connection taps.
 	if got := fmt.Sprint(capsOf(withDataPlane)); got != "[e0 fc fe 00]" {
 		t.Errorf("with a data plane: %s", got)
