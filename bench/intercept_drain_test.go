@@ -1,14 +1,9 @@
 package bench
 
 import (
-	"net/netip"
 	"testing"
 	"time"
 
-	"tapagent/intercept"
-	"tapagent/intercept/capture"
-	"tapagent/intercept/classify"
-	"tapagent/intercept/dataplane"
 	"tapagent/internal/netlab"
 )
 
@@ -19,24 +14,8 @@ import (
 // over the time they took to arrive.
 func measureBareDrain(b *testing.B, r *netlab.RouterLab, gen generator, flow udpFlow, packets int) drainFigure {
 	b.Helper()
-	cls := classify.Build(classify.Config{Taps: []intercept.Tap{flowTap(flow, netip.AddrPortFrom(r.MD.If.IPv4(), 9000))}})
-	prog, err := cls.BPF(classify.BPFOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	var br *capture.BareReader
-	err = r.Router.Do(func() (err error) {
-		br, err = capture.OpenBare(capture.Options{Interfaces: []string{captureIf},
-			IgnoreMark: dataplane.DefaultMark, PollTimeout: 100 * time.Millisecond})
-		return err
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	br := openBare(b, r, flow)
 	defer br.Close()
-	if err := br.SetBPF(prog); err != nil {
-		b.Fatal(err)
-	}
 	sent, _, err := gen.send(packets)
 	if err != nil {
 		b.Fatal(err)

@@ -197,26 +197,8 @@ func listenMD(b *testing.B, r *netlab.RouterLab) *netlab.UDPReceiver {
 // filtered by the BPF program tapagent would install for the tap.
 func measureBare(b *testing.B, r *netlab.RouterLab, gen generator, flow udpFlow, packets int) readerRun {
 	b.Helper()
-	cls := classify.Build(classify.Config{Taps: []intercept.Tap{flowTap(flow, netip.AddrPortFrom(r.MD.If.IPv4(), 9000))}})
-	prog, err := cls.BPF(classify.BPFOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	var br *capture.BareReader
-	err = r.Router.Do(func() (err error) {
-		// The ring and the kernel prologue of tapagent's (which leaves out
-		// its own deliveries by mark).
-		br, err = capture.OpenBare(capture.Options{Interfaces: []string{captureIf},
-			IgnoreMark: dataplane.DefaultMark, PollTimeout: 100 * time.Millisecond})
-		return err
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
+	br := openBare(b, r, flow)
 	defer br.Close()
-	if err := br.SetBPF(prog); err != nil {
-		b.Fatal(err)
-	}
 
 	type result struct {
 		c   capture.BareCount
@@ -268,6 +250,32 @@ func measureBare(b *testing.B, r *netlab.RouterLab, gen generator, flow udpFlow,
 		sent: sent, genTime: elapsed, handled: res.c.Packets, ringDrops: st.Drops,
 		first: res.c.First, last: res.c.Last,
 	}
+}
+
+// openBare opens a BareReader in the router with tapagent's ring, kernel
+// prologue (which leaves out its own deliveries by mark) and the BPF
+// program tapagent would install for the flow's tap.
+func openBare(b *testing.B, r *netlab.RouterLab, flow udpFlow) *capture.BareReader {
+	b.Helper()
+	cls := classify.Build(classify.Config{Taps: []intercept.Tap{flowTap(flow, netip.AddrPortFrom(r.MD.If.IPv4(), 9000))}})
+	prog, err := cls.BPF(classify.BPFOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var br *capture.BareReader
+	err = r.Router.Do(func() (err error) {
+		br, err = capture.OpenBare(capture.Options{Interfaces: []string{captureIf},
+			IgnoreMark: dataplane.DefaultMark, PollTimeout: 100 * time.Millisecond})
+		return err
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := br.SetBPF(prog); err != nil {
+		br.Close()
+		b.Fatal(err)
+	}
+	return br
 }
 
 // throughputTapagent is the tapagent binary with its snmpd in the router,
