@@ -3,82 +3,17 @@ package ilb
 import (
 	"testing"
 
-	"tapagent/agent/table"
-	"tapagent/mibs"
-	"tapagent/mibs/smi"
+	"tapagent/agent/agentx"
+	"tapagent/mibs/mibtest"
 )
 
-var accessNames = map[table.Access]string{
-	table.NotAccessible: "not-accessible", table.ReadOnly: "read-only",
-	table.ReadWrite: "read-write", table.ReadCreate: "read-create",
-	table.AccessibleForNotify: "accessible-for-notify",
-}
-
-// TestBindingAgreesWithModule proves the Go declarations and
-// TAPAGENT-ILB-MIB are one truth: every declared table, column and scalar
-// has the module's OID and access, every accessible object of the module
-// is declared, and the notification OIDs match.
+// TestBindingAgreesWithModule: the Go declarations and TAPAGENT-ILB-MIB
+// are one truth.
 func TestBindingAgreesWithModule(t *testing.T) {
-	tree, err := mibs.Tree()
-	if err != nil {
-		t.Fatal(err)
-	}
 	b := New(nil, nil, nil)
-	declared := map[string]bool{}
-	for _, tb := range b.group.Tables() {
-		o, err := tree.Lookup(tb.Name)
-		if err != nil {
-			t.Errorf("table %s: %v", tb.Name, err)
-		} else if !o.OID.Append(1).Equal(tb.Entry) || o.Kind != smi.KindTable {
-			t.Errorf("table %s: module says %s (%s), binding entry %s", tb.Name, o.OID, o.Kind, tb.Entry)
-		}
-		for _, c := range tb.Columns {
-			declared[c.Name] = true
-			o, err := tree.Lookup(c.Name)
-			if err != nil {
-				t.Errorf("column %s: %v", c.Name, err)
-				continue
-			}
-			if want := tb.Entry.Append(c.ID); !o.OID.Equal(want) {
-				t.Errorf("column %s: module OID %s, binding %s", c.Name, o.OID, want)
-			}
-			if o.Access != accessNames[c.Access] {
-				t.Errorf("column %s: module access %s, binding %s", c.Name, o.Access, accessNames[c.Access])
-			}
-		}
-		for _, p := range tb.Index {
-			if _, err := tree.Lookup(p.Name); err != nil {
-				t.Errorf("table %s index %s: %v", tb.Name, p.Name, err)
-			}
-		}
-	}
-	for _, s := range b.group.Scalars() {
-		declared[s.Name] = true
-		o, err := tree.Lookup(s.Name)
-		if err != nil {
-			t.Errorf("scalar %s: %v", s.Name, err)
-			continue
-		}
-		if !o.OID.Equal(s.OID) || o.Kind != smi.KindScalar || o.Access != accessNames[s.Access] {
-			t.Errorf("scalar %s: module %s %s %s, binding %s %s", s.Name, o.OID, o.Kind, o.Access, s.OID, accessNames[s.Access])
-		}
-	}
-	for _, o := range tree.Objects() {
-		if o.Module != "TAPAGENT-ILB-MIB" || (o.Kind != smi.KindColumn && o.Kind != smi.KindScalar) {
-			continue
-		}
-		if !declared[o.Name] {
-			t.Errorf("%s (%s) is in the module but not declared", o.QualifiedName(), o.OID)
-		}
-	}
-	for name, oid := range map[string]string{
-		"ilbServerHealthChange": oidNotifServerHealthChange.String(),
-		"ilbRuleStateChange":    oidNotifRuleStateChange.String(),
-		"tapagentIlbMIB":        ilbRoot.String(),
-	} {
-		o, err := tree.Lookup(name)
-		if err != nil || o.OID.String() != oid {
-			t.Errorf("%s: module %v (%v), binding %s", name, o, err, oid)
-		}
-	}
+	mibtest.AgreesWithModules(t, b.group, []string{"TAPAGENT-ILB-MIB"}, map[string]agentx.OID{
+		"ilbServerHealthChange": oidNotifServerHealthChange,
+		"ilbRuleStateChange":    oidNotifRuleStateChange,
+		"tapagentIlbMIB":        ilbRoot,
+	})
 }
