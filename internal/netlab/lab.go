@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -15,6 +14,8 @@ import (
 
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
+
+	"tapagent/internal/nsexec"
 )
 
 // namePrefix starts every namespace and root-namespace link a Lab makes;
@@ -171,35 +172,9 @@ func (ns *NS) Do(fn func() error) error {
 	return doIn(ns.handle, ns.Name, fn)
 }
 
-// doIn runs fn on a locked thread switched into target and switches the
-// thread back afterwards. The thread must survive: a child process started
-// with Pdeathsig (as the test bed does) is killed when the thread that
-// forked it exits, and any thread may have forked one earlier.
+// doIn runs fn inside target (see nsexec.In).
 func doIn(target netns.NsHandle, name string, fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("own namespace: %w", err)
-			return
-		}
-		defer orig.Close()
-		if err := netns.Set(target); err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("enter namespace %s: %w", name, err)
-			return
-		}
-		err = fn()
-		// If switching back fails the thread stays locked and ends with
-		// this goroutine rather than serve others in the wrong namespace.
-		if netns.Set(orig) == nil {
-			runtime.UnlockOSThread()
-		}
-		errc <- err
-	}()
-	return <-errc
+	return nsexec.In(target, name, fn)
 }
 
 // Command prepares name args... to run inside the namespace

@@ -3,49 +3,14 @@ package testbed
 import (
 	"fmt"
 	"net"
-	"runtime"
 	"strconv"
 
-	"github.com/vishvananda/netns"
+	"tapagent/internal/nsexec"
 )
 
 // inNetNS runs fn on an OS thread inside the named network namespace (""
 // = the test's own). Sockets fn opens stay in that namespace.
-func inNetNS(name string, fn func() error) error {
-	if name == "" {
-		return fn()
-	}
-	target, err := netns.GetFromName(name)
-	if err != nil {
-		return fmt.Errorf("network namespace %s: %w", name, err)
-	}
-	defer target.Close()
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("own network namespace: %w", err)
-			return
-		}
-		defer orig.Close()
-		if err := netns.Set(target); err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("enter network namespace %s: %w", name, err)
-			return
-		}
-		err = fn()
-		// The thread must go back and live on: our children die with the
-		// thread that forked them (Pdeathsig), and any thread may have.
-		// Only if switching back fails does it end with this goroutine.
-		if netns.Set(orig) == nil {
-			runtime.UnlockOSThread()
-		}
-		errc <- err
-	}()
-	return <-errc
-}
+func inNetNS(name string, fn func() error) error { return nsexec.InNamed(name, fn) }
 
 // inNetNSArgv prefixes argv with `ip netns exec NAME` when name is set;
 // ip execs the program, so the pid stays the program's.
