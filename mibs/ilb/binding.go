@@ -63,6 +63,9 @@ type Binding struct {
 	stats    map[string]*lb.RuleStats // lower-case rule name
 	statsAt  time.Time
 	events   chan []agentx.VarBind // notifications waiting for Run
+
+	liveMu sync.Mutex // one refresh of the connection tables at a time
+	liveAt time.Time
 }
 
 // New declares the module's objects, loads the running configuration of
@@ -95,7 +98,7 @@ func New(engine Engine, notifier Notifier, log *logrus.Entry, opts ...Option) *B
 }
 
 // Handler is what the subagent registers.
-func (b *Binding) Handler() agent.Handler { return b.group }
+func (b *Binding) Handler() agent.Handler { return liveHandler{Group: b.group, b: b} }
 
 // Group exposes the table group (tests).
 func (b *Binding) Group() *table.Group { return b.group }

@@ -352,8 +352,8 @@ func (b *Binding) newServerStatsTable() *table.Table {
 	}
 }
 
-// newNatTable and newPersistTable are declared in full; the engine does
-// not list connections or persistence entries yet, so they have no rows.
+// newNatTable and newPersistTable: rows come from the engine's listings
+// (refreshLive), replaced at most once per liveTTL.
 func newNatTable() *table.Table {
 	return &table.Table{
 		Name:  "ilbNatTable",
