@@ -194,3 +194,22 @@ func TestProgramTenThousandServers(t *testing.T) {
 		t.Errorf("stats: %d rules; rule 3 has %d servers, %d usable", len(st), len(st[3].PerServer), st[3].Servers)
 	}
 }
+
+// TestDeleteRuleAndGroup: rules and groups come out of the kernel again
+// (ilbadm delete-rule, delete-servergroup), leaving the table as it was
+// before they were made.
+func TestDeleteRuleAndGroup(t *testing.T) {
+	ns := netlab.New(t).AddNS("lb")
+	e := newTestEngine(t, ns, &MemStore{}, 4)
+	empty := listTable(t, ns)
+	mustUpdate(t, e, groupWith("web", PortRange{Min: 8080}, "198.18.2.2", "198.18.3.2"))
+	mustUpdate(t, e, webRule("web", 80, func(r *Rule) { r.Persist = true }))
+	mustUpdate(t, e, webRule("web2", 81, func(r *Rule) { r.Algorithm = HashIP }))
+	for _, rule := range []string{"web", "web2"} {
+		mustUpdate(t, e, func(c *Config) error { return c.DeleteRule(rule) })
+	}
+	mustUpdate(t, e, func(c *Config) error { return c.DeleteGroup("web") })
+	if got := listTable(t, ns); got != empty {
+		t.Fatalf("table after deleting everything:\n%s\nwant\n%s", got, empty)
+	}
+}

@@ -209,15 +209,17 @@ func queueDiff(c *nftables.Conn, t *nftables.Table, prev, next *nftPlan) error {
 			return fmt.Errorf("queue elements of %s: %w", name, err)
 		}
 	}
-	// What is no longer wanted, in dependency order.
-	for _, name := range slices.Sorted(maps.Keys(prev.chains)) {
-		if _, ok := next.chains[name]; !ok {
-			c.DelChain(chainObj(name, prev.chains[name]))
-		}
-	}
+	// What is no longer wanted, in dependency order: sets first (a verdict
+	// map's elements jump to chains, and a chain still referred to cannot
+	// be deleted: EBUSY), then the chains, emptied above.
 	for _, name := range slices.Sorted(maps.Keys(prev.sets)) {
 		if _, ok := next.sets[name]; !ok {
 			c.DelSet(setObj(prev.sets[name]))
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(prev.chains)) {
+		if _, ok := next.chains[name]; !ok {
+			c.DelChain(chainObj(name, prev.chains[name]))
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(prev.counters)) {
