@@ -31,6 +31,19 @@
 //	postrouting (nat, srcnat) NAT rules: snat to the proxy-src range
 //	forward (filter)          per-server packet/byte counts by ct mark
 //
+// DSR rules enter from a raw-priority prerouting chain instead (only
+// present while a DSR rule exists): their packets, and answers passing
+// back through this node, are notracked, every packet goes through the
+// rule chain, and the server chain sets the packet mark (meta mark) to
+// the server's mark rather than translating. A policy routing rule per
+// server (priority 7300, fwmark M lookup table M) routes the packet,
+// unchanged, by a default route via the server (onlink, on the link that
+// reaches it). Routes and rules are added before the transaction that
+// marks packets for them and removed after the one that stops. Without
+// connection state a server is chosen per packet, so DSR refuses round
+// robin (ErrInconsistent, lbalg): a hash or persistence keeps a flow on
+// its server. A DSR server's connection count counts packets.
+//
 // The number of slots is fixed per rule (SlotCount, 65537 for maglev),
 // so adding, removing, disabling or failing a server rewrites slot map
 // elements, never the rule. Hash algorithms keep each slot on its server

@@ -47,6 +47,8 @@ type Engine struct {
 	conn      *nftables.Conn
 	table     *nftables.Table
 	applied   *nftPlan
+	rt        *router
+	dsr       dsrRoutes          // policy routes in place for DSR servers
 	gens      map[string]ruleGen // lower-case rule name
 	nextGen   int
 	unhealthy map[string]bool // healthKey → not usable
@@ -104,21 +106,28 @@ func New(opts Options) (*Engine, error) {
 	if e.conn, err = nftables.New(connOpts...); err != nil {
 		return nil, fmt.Errorf("lb: nftables: %w", err)
 	}
+	if e.rt, err = newRouter(opts.NetNS); err != nil {
+		e.conn.CloseLasting()
+		return nil, err
+	}
 	e.table = &nftables.Table{Name: TableName, Family: nftables.TableFamilyINet}
 	tables, err := e.conn.ListTablesOfFamily(nftables.TableFamilyINet)
 	if err != nil {
 		e.conn.CloseLasting()
+		e.rt.close()
 		return nil, fmt.Errorf("lb: list tables: %w", err)
 	}
 	stale := slices.ContainsFunc(tables, func(t *nftables.Table) bool { return t.Name == TableName })
 	if err := e.program(cfg, stale); err != nil {
 		e.conn.CloseLasting()
+		e.rt.close()
 		return nil, err
 	}
 	e.cfg = cfg
 	e.targets = hcTargets(cfg)
 	if err := e.startRuntime(opts); err != nil {
 		e.conn.CloseLasting()
+		e.rt.close()
 		return nil, err
 	}
 	go e.loop()
@@ -181,16 +190,19 @@ func (e *Engine) Close() error {
 		e.ct.close()
 		e.ns.close()
 		e.closeErr = e.conn.CloseLasting()
+		e.rt.close()
 	})
 	return e.closeErr
 }
 
-// Remove stops the engine and deletes its table.
+// Remove stops the engine and deletes its table and DSR policy routes.
 func (e *Engine) Remove() error {
 	var err error
 	if derr := e.do(func() {
 		e.conn.DelTable(e.table)
-		err = e.conn.Flush()
+		if err = e.conn.Flush(); err == nil {
+			err = e.rt.prune(nil)
+		}
 	}); derr != nil {
 		return derr
 	}
@@ -312,7 +324,7 @@ func (e *Engine) Check(change func(*Config) error) error {
 			err = next.Validate()
 		}
 		if err == nil {
-			// What only the data plane refuses (DSR for now).
+			// What only the data plane refuses (DSR with round robin).
 			_, err = buildPlan(planInput{cfg: next, ruleIDs: e.previewGens(next), slots: e.slots})
 		}
 	}); derr != nil {
@@ -394,18 +406,44 @@ func (e *Engine) program(cfg *Config, replace bool) error {
 	if err != nil {
 		return err
 	}
+	// DSR policy routes go in before the rules that mark packets for
+	// them and out after; a failed transaction takes the new ones back.
+	wantDSR := wantedDSRRoutes(cfg, ids)
+	dsrChanged := !maps.Equal(wantDSR, e.dsr)
+	undoDSR := func() {
+		if dsrChanged {
+			e.rt.add(wantDSR, e.dsr)
+			e.rt.prune(e.dsr)
+		}
+	}
+	if dsrChanged {
+		if err := e.rt.add(e.dsr, wantDSR); err != nil {
+			undoDSR()
+			return err
+		}
+	}
 	prev := e.applied
 	if replace {
 		e.conn.DelTable(e.table)
 		prev = newPlan()
 	}
 	if err := queueDiff(e.conn, e.table, prev, plan); err != nil {
+		undoDSR()
 		return fmt.Errorf("lb: %w", err)
 	}
 	if err := e.conn.Flush(); err != nil {
+		undoDSR()
 		return fmt.Errorf("lb: program nftables table %s: %w", TableName, err)
 	}
 	e.applied, e.gens = plan, gens
+	if dsrChanged || replace {
+		// Leftovers are harmless (nothing marks packets for them), so
+		// failing to remove them does not fail the change.
+		if err := e.rt.prune(wantDSR); err != nil && e.onError != nil {
+			e.onError(err)
+		}
+	}
+	e.dsr = wantDSR
 	return nil
 }
 

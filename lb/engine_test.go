@@ -47,7 +47,7 @@ func TestUpdateAllOrNothing(t *testing.T) {
 				r.ProxySrc = AddrRange{First: addr("198.18.8.1"), Last: addr("198.18.8.11")}
 			}))
 		}, ErrInconsistent},
-		{"refused by the data plane", func(c *Config) error {
+		{"DSR with round robin, refused by the data plane", func(c *Config) error {
 			return c.CreateRule(rule("dsr", func(r *Rule) { r.Ports.Min, r.Topology = 83, DSR }))
 		}, ErrInconsistent},
 	}

@@ -46,7 +46,15 @@ var (
 		Type: nftables.ChainTypeNAT, Policy: &accept}
 	filterForward = nftables.Chain{Hooknum: nftables.ChainHookForward, Priority: nftables.ChainPriorityFilter,
 		Type: nftables.ChainTypeFilter, Policy: &accept}
+	// DSR packets are marked before conntrack sees them (so they can be
+	// notracked) and before the routing decision (which reads the mark).
+	rawPrerouting = nftables.Chain{Hooknum: nftables.ChainHookPrerouting, Priority: nftables.ChainPriorityRaw,
+		Type: nftables.ChainTypeFilter, Policy: &accept}
 )
+
+// dsrChain is the raw prerouting chain; it exists only while a DSR rule
+// does, so tables without DSR look as before.
+const dsrChain = "dsr"
 
 // Names of the kernel objects of a rule generation.
 func ruleBase(id int) string              { return fmt.Sprintf("r%d", id) }
@@ -81,8 +89,10 @@ func buildPlan(in planInput) (*nftPlan, error) {
 		if !ok {
 			return nil, fmt.Errorf("rule %s has no generation", r.Name)
 		}
-		if r.Topology == DSR {
-			return nil, errf(ErrInconsistent, "rule "+r.Name, "type", "DSR is not implemented by this data plane yet")
+		if r.Topology == DSR && r.Algorithm == RoundRobin {
+			// Without connection state every packet is balanced anew:
+			// round robin would scatter the packets of one TCP connection.
+			return nil, errf(ErrInconsistent, "rule "+r.Name, "lbalg", "DSR needs a hash algorithm (packets are balanced one by one)")
 		}
 		g := in.cfg.Group(r.ServerGroup)
 		if g == nil {
@@ -93,6 +103,10 @@ func buildPlan(in planInput) (*nftPlan, error) {
 		}
 		comment := "rule " + r.Name
 		match := vipMatch(r)
+		if r.Topology == DSR {
+			planDSREntry(p, pkts, r, id, comment, match)
+			continue
+		}
 		if r.Enabled {
 			pre.add(comment, append(match, &expr.Verdict{Kind: expr.VerdictGoto, Chain: ruleBase(id)})...)
 		} else {
@@ -130,8 +144,8 @@ func planRuleObjects(p *nftPlan, pkts *planSet, in planInput, r *Rule, id int, g
 		// remembered instead.
 		rc.add("persistence", append(maskedSaddr(r, 1),
 			&expr.Lookup{SourceRegister: 1, DestRegister: 1, IsDestRegSet: true, SetName: persistMapName(id)},
-			&expr.Ct{Key: expr.CtKeyMARK, Register: 1, SourceRegister: true})...)
-		rc.add("", &expr.Ct{Key: expr.CtKeyMARK, Register: 1},
+			markExpr(r, 1, true))...)
+		rc.add("", markExpr(r, 1, false),
 			&expr.Lookup{SourceRegister: 1, DestRegister: 0, IsDestRegSet: true, SetName: serverMapName(id)})
 		rc.add("", append(maskedSaddr(r, 1), &expr.Immediate{Register: 2, Data: make([]byte, 4)},
 			&expr.Dynset{SrcRegKey: 1, SrcRegData: 2, SetName: persistMapName(id), Operation: dynsetOpDelete})...)
@@ -142,7 +156,9 @@ func planRuleObjects(p *nftPlan, pkts *planSet, in planInput, r *Rule, id int, g
 	rc.add("no usable server", &expr.Objref{Type: unix.NFT_OBJECT_COUNTER, Name: dropCounterName(id)},
 		&expr.Verdict{Kind: expr.VerdictDrop})
 
-	p.timeouts[timeoutName(id)] = natTimeout(r)
+	if r.Topology != DSR {
+		p.timeouts[timeoutName(id)] = natTimeout(r)
+	}
 	var ss []slotServer
 	for _, s := range g.Servers {
 		n := serverNum(s.ID)
@@ -150,7 +166,11 @@ func planRuleObjects(p *nftPlan, pkts *planSet, in planInput, r *Rule, id int, g
 		p.counters[name] = true
 		mark := serverMark(id, n)
 		pkts.put(nftables.SetElement{Key: binaryutil.NativeEndian.PutUint32(mark)})
-		planServerChain(p.chain(name, nil), r, id, &s, mark)
+		if r.Topology == DSR {
+			planDSRServerChain(p.chain(name, nil), r, id, &s, mark)
+		} else {
+			planServerChain(p.chain(name, nil), r, id, &s, mark)
+		}
 		use := s.Enabled && (in.usable == nil || in.usable(r.Name, s.ID))
 		ss = append(ss, slotServer{Key: s.ID + " " + s.Addr.String(), Usable: use})
 		if use && servers != nil {
