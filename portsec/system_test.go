@@ -374,6 +374,10 @@ func TestSystemRaiseMaximum(t *testing.T) {
 	if got, err := h2.Wait(2, from(second), 2*time.Second); err != nil {
 		t.Fatalf("second MAC after raising the maximum: %d of 2 frames passed: %v", len(got), err)
 	}
+	// The frames passed the kernel; the model learns from the nflog event.
+	if ev := waitEvents(t, r.eng, EventLearned, p1, 1, 2*time.Second); len(ev) != 1 || ev[0].MAC != second {
+		t.Fatalf("learn events %v, want one for %s", ev, second)
+	}
 	if ps := r.port(p1); len(ps.Entries) != 2 || ps.Violations != 0 {
 		t.Fatalf("port state %+v, want 2 entries and no violation", ps)
 	}
