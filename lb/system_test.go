@@ -361,3 +361,36 @@ func TestSystemUDPRule(t *testing.T) {
 		t.Errorf("UDP rule: %d flows, %d packets; want 4, 8", st.TotalConns, st.Processed.Packets)
 	}
 }
+
+// TestSystemPersistenceExpires: the /24 stays on its backend while the
+// persistence entry lives and the entry is gone once persist-timeout has
+// passed without traffic.
+func TestSystemPersistenceExpires(t *testing.T) {
+	l := newLBLab(t)
+	e := l.engine(t)
+	mustUpdate(t, e, groupWith("web", PortRange{Min: 8080}, "198.18.2.2", "198.18.3.2"))
+	mustUpdate(t, e, webRule("web", 80, func(r *Rule) { r.Persist, r.PersistMask, r.PersistTimeout = true, 24, 2 }))
+	dst := netip.AddrPortFrom(vip, 80)
+	first := l.tcpAsk(t, addr("198.18.1.2"), dst).backend
+	if got := l.spread(t, 4, addr("198.18.1.3"), dst, "198.18.1.3"); !sameCounts(got, map[string]int{first: 4}) {
+		t.Fatalf("within persist-timeout the /24 went to %v, want all to %s", got, first)
+	}
+	entries, err := e.PersistEntries("web")
+	if err != nil || len(entries) != 1 || entries[0].Prefix != netip.MustParsePrefix("198.18.1.0/24") || entries[0].Remaining > 2*time.Second {
+		t.Fatalf("persistence entries %+v (%v), want one for 198.18.1.0/24 with at most 2 s left", entries, err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		entries, err = e.PersistEntries("web")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(entries) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("persistence entry still there 5 s after a 2 s persist-timeout: %+v", entries)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
