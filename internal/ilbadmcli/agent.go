@@ -3,7 +3,6 @@ package ilbadmcli
 import (
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 
 	"github.com/gosnmp/gosnmp"
@@ -42,7 +41,7 @@ func (a *Agent) Walk(root agentx.OID) ([]agentx.VarBind, error) {
 			return out, nil
 		}
 		for _, p := range resp.Variables {
-			vb, err := fromPDU(p)
+			vb, err := snmpcli.FromPDU(p)
 			if err != nil {
 				return nil, fmt.Errorf("agent %s: %w", a.addr, err)
 			}
@@ -65,7 +64,7 @@ func (a *Agent) Walk(root agentx.OID) ([]agentx.VarBind, error) {
 func (a *Agent) Set(vbs []agentx.VarBind) error {
 	pdus := make([]gosnmp.SnmpPDU, len(vbs))
 	for i, vb := range vbs {
-		p, err := toPDU(vb)
+		p, err := snmpcli.ToPDU(vb)
 		if err != nil {
 			return err
 		}
@@ -79,58 +78,6 @@ func (a *Agent) Set(vbs []agentx.VarBind) error {
 		return &SetError{Status: agentx.ErrorStatus(resp.Error), Index: int(resp.ErrorIndex)}
 	}
 	return nil
-}
-
-func toPDU(vb agentx.VarBind) (gosnmp.SnmpPDU, error) {
-	p := gosnmp.SnmpPDU{Name: "." + vb.Name.String()}
-	v := vb.Value
-	switch v.Type {
-	case agentx.TypeInteger:
-		p.Type, p.Value = gosnmp.Integer, int(v.Int)
-	case agentx.TypeOctetString:
-		p.Type, p.Value = gosnmp.OctetString, v.Bytes
-	case agentx.TypeGauge32:
-		p.Type, p.Value = gosnmp.Gauge32, uint32(v.Uint)
-	default:
-		return p, fmt.Errorf("cannot send a %s value", v.Type)
-	}
-	return p, nil
-}
-
-func fromPDU(p gosnmp.SnmpPDU) (agentx.VarBind, error) {
-	oid, err := agentx.ParseOID(p.Name)
-	if err != nil {
-		return agentx.VarBind{}, fmt.Errorf("bad OID %q: %w", p.Name, err)
-	}
-	vb := agentx.VarBind{Name: oid}
-	switch p.Type {
-	case gosnmp.Integer:
-		n, _ := p.Value.(int)
-		vb.Value = agentx.Value{Type: agentx.TypeInteger, Int: int64(n)}
-	case gosnmp.OctetString:
-		b, _ := p.Value.([]byte)
-		vb.Value = agentx.OctetString(b)
-	case gosnmp.Gauge32, gosnmp.Counter32, gosnmp.Uinteger32, gosnmp.TimeTicks, gosnmp.Counter64:
-		vb.Value = agentx.Value{Type: agentx.TypeGauge32, Uint: gosnmp.ToBigInt(p.Value).Uint64()}
-		if p.Type == gosnmp.Counter64 {
-			vb.Value.Type = agentx.TypeCounter64
-		}
-		if p.Type == gosnmp.TimeTicks {
-			vb.Value.Type = agentx.TypeTimeTicks
-		}
-	case gosnmp.IPAddress:
-		s, _ := p.Value.(string)
-		vb.Value = agentx.OctetString(net.ParseIP(s).To4())
-	case gosnmp.NoSuchObject:
-		vb.Value = agentx.NoSuchObject()
-	case gosnmp.NoSuchInstance:
-		vb.Value = agentx.NoSuchInstance()
-	case gosnmp.EndOfMibView:
-		vb.Value = agentx.EndOfMibView()
-	default:
-		vb.Value = agentx.Null()
-	}
-	return vb, nil
 }
 
 // statusText says what an error-status means for an ilbadm change.

@@ -42,7 +42,7 @@ func RunSet(c Client, tree *smi.Tree, cmd *SetCommand, out io.Writer) error {
 		pdus := make([]gosnmp.SnmpPDU, len(vars))
 		sent := make([]agentx.OID, len(vars))
 		for i, v := range vars {
-			p, err := toPDU(v.VarBind())
+			p, err := ToPDU(v.VarBind())
 			if err != nil {
 				return fmt.Errorf("%s: %w", v.Arg, err)
 			}
@@ -101,7 +101,7 @@ func get(c Client, tree *smi.Tree, cmd *GetCommand, oid agentx.OID, out io.Write
 	}
 	n := 0
 	for _, p := range resp.Variables {
-		vb, err := fromPDU(p)
+		vb, err := FromPDU(p)
 		if err != nil {
 			return n, err
 		}
@@ -139,7 +139,7 @@ func walk(c Client, tree *smi.Tree, cmd *GetCommand, root agentx.OID, out io.Wri
 			return n, nil
 		}
 		for _, p := range resp.Variables {
-			vb, err := fromPDU(p)
+			vb, err := FromPDU(p)
 			if err != nil {
 				return n, err
 			}
@@ -159,7 +159,7 @@ func walk(c Client, tree *smi.Tree, cmd *GetCommand, root agentx.OID, out io.Wri
 
 func printVarBinds(tree *smi.Tree, out io.Writer, vars []gosnmp.SnmpPDU) error {
 	for _, p := range vars {
-		vb, err := fromPDU(p)
+		vb, err := FromPDU(p)
 		if err != nil {
 			return err
 		}

@@ -73,8 +73,8 @@ func Dial(ctx context.Context, o Options, maxOids int) (*gosnmp.GoSNMP, error) {
 	return g, nil
 }
 
-// toPDU converts a varbind to gosnmp's form.
-func toPDU(vb agentx.VarBind) (gosnmp.SnmpPDU, error) {
+// ToPDU converts a varbind to gosnmp's form.
+func ToPDU(vb agentx.VarBind) (gosnmp.SnmpPDU, error) {
 	p := gosnmp.SnmpPDU{Name: "." + vb.Name.String()}
 	v := vb.Value
 	switch v.Type {
@@ -104,8 +104,8 @@ func toPDU(vb agentx.VarBind) (gosnmp.SnmpPDU, error) {
 	return p, nil
 }
 
-// fromPDU converts a varbind gosnmp decoded.
-func fromPDU(p gosnmp.SnmpPDU) (agentx.VarBind, error) {
+// FromPDU converts a varbind gosnmp decoded.
+func FromPDU(p gosnmp.SnmpPDU) (agentx.VarBind, error) {
 	oid, err := agentx.ParseOID(p.Name)
 	if err != nil {
 		return agentx.VarBind{}, fmt.Errorf("agent sent a bad OID %q: %w", p.Name, err)
