@@ -310,13 +310,15 @@ func TestRingStatsCountDrops(t *testing.T) {
 	const sent = 300
 	sendUDP(t, udpConn(t, bd.a, "198.18.0.1:0"), "198.18.0.2:9300", payloads("drop-", sent)...)
 	time.Sleep(20 * time.Millisecond)
-	read := drain(t, r, hasPrefix("drop-"))
+	// Every frame the filter let through is either read or a drop; count
+	// them all (a stray frame on the port may pass the filter too).
+	read := drain(t, r, func(*Frame) bool { return true })
 	st, err := r.Stats()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Packets != sent || st.Drops == 0 || uint64(read)+st.Drops != st.Packets {
-		t.Fatalf("sent %d, read %d, stats %+v: want packets = sent = read + drops, drops > 0", sent, read, st)
+	if st.Packets < sent || st.Drops == 0 || uint64(read)+st.Drops != st.Packets {
+		t.Fatalf("sent %d, read %d, stats %+v: want packets ≥ sent, packets = read + drops, drops > 0", sent, read, st)
 	}
 	// Cumulative: a second read adds nothing new.
 	st2, err := r.Stats()
