@@ -2,6 +2,8 @@ package portsec
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 )
 
@@ -13,6 +15,8 @@ const (
 	opAddStatic
 	opRemove
 	opClear
+	opVLANLimit
+	opRemoveVLANLimit
 )
 
 // Change is one step of a change set (one SNMP SET PDU may hold several).
@@ -24,6 +28,7 @@ type Change struct {
 	mac     MAC
 	vlan    uint16
 	typ     EntryType
+	limit   int
 }
 
 // SetGlobal replaces the global settings.
@@ -35,15 +40,17 @@ func SetPort(ifindex int, cfg PortConfig) Change {
 	return Change{op: opPort, ifindex: ifindex, cfg: cfg}
 }
 
-// AddStatic makes mac a static secure address of the port; vlan 0 means
-// the port's access VLAN. A learned entry of the same MAC becomes static.
+// AddStatic makes mac a static secure address of the port in vlan; vlan
+// 0 means the port's access VLAN (PVID). A learned entry of the same
+// address becomes static.
 func AddStatic(ifindex int, mac MAC, vlan uint16) Change {
 	return Change{op: opAddStatic, ifindex: ifindex, mac: mac, vlan: vlan}
 }
 
-// RemoveAddress deletes a secure address of any type from the port.
-func RemoveAddress(ifindex int, mac MAC) Change {
-	return Change{op: opRemove, ifindex: ifindex, mac: mac}
+// RemoveAddress deletes a secure address of any type from the port; vlan
+// 0 removes the MAC from every VLAN of the port.
+func RemoveAddress(ifindex int, mac MAC, vlan uint16) Change {
+	return Change{op: opRemove, ifindex: ifindex, mac: mac, vlan: vlan}
 }
 
 // ClearAddresses deletes the port's addresses of type t (0: all types).
@@ -51,11 +58,30 @@ func ClearAddresses(ifindex int, t EntryType) Change {
 	return Change{op: opClear, ifindex: ifindex, typ: t}
 }
 
+// ClearVLANAddresses deletes the port's addresses of type t (0: all
+// types) in one VLAN.
+func ClearVLANAddresses(ifindex int, vlan uint16, t EntryType) Change {
+	return Change{op: opClear, ifindex: ifindex, vlan: vlan, typ: t}
+}
+
+// SetVLANLimit bounds how many secure addresses the port may hold in vlan
+// (0: the VLAN has a row but no limit of its own; the port's maximum
+// bounds all VLANs together).
+func SetVLANLimit(ifindex int, vlan uint16, limit int) Change {
+	return Change{op: opVLANLimit, ifindex: ifindex, vlan: vlan, limit: limit}
+}
+
+// RemoveVLANLimit deletes the port's limit for vlan.
+func RemoveVLANLimit(ifindex int, vlan uint16) Change {
+	return Change{op: opRemoveVLANLimit, ifindex: ifindex, vlan: vlan}
+}
+
 // blame remembers which change last touched a port and how, so a
 // post-state rule can name it.
 type blame struct {
-	index int
-	field string
+	index  int
+	field  string
+	config bool // a SetPort of the set touched the port
 }
 
 // applyAll applies cs to s (a clone) and checks the result. now and
@@ -67,12 +93,14 @@ func applyAll(s *state, cs []Change, now time.Time, minute time.Duration) error 
 			err.Index = i
 			return err
 		}
-		if c.op != opGlobal {
-			f := FieldMAC
-			if c.op == opPort {
-				f = "Maximum"
-			}
-			touched[c.ifindex] = blame{i, f}
+		switch c.op {
+		case opGlobal:
+		case opPort:
+			touched[c.ifindex] = blame{i, "Maximum", true}
+		case opVLANLimit, opRemoveVLANLimit:
+			touched[c.ifindex] = blame{i, FieldVLANLimit, touched[c.ifindex].config}
+		default:
+			touched[c.ifindex] = blame{i, FieldMAC, touched[c.ifindex].config}
 		}
 	}
 	return checkPost(s, touched)
@@ -108,28 +136,52 @@ func (c Change) apply(s *state, now time.Time, minute time.Duration) *RuleError 
 		}
 		vlan := c.vlan
 		if vlan == 0 {
-			vlan = p.cfg.AccessVLAN
+			vlan = p.untaggedVLAN()
 		}
 		if vlan < 1 || vlan > 4094 {
 			return wrong(c.ifindex, FieldVLAN, "VLAN %d outside 1..4094", vlan)
 		}
-		p.entries[c.mac] = entry{vlan: vlan, typ: Static, expires: entryExpiry(p.cfg, Static, now, minute)}
+		if !p.vlans.Carries(vlan) {
+			return inconsistent(c.ifindex, FieldVLAN, "the port does not carry VLAN %d", vlan)
+		}
+		p.entries[addr{c.mac, vlan}] = entry{typ: Static, expires: entryExpiry(p.cfg, Static, now, minute)}
 	case opRemove:
 		p := s.ports[c.ifindex]
 		if p == nil {
 			return &RuleError{Ifindex: c.ifindex, Field: FieldMAC, Kind: NoSuchEntry, Msg: "port has no secure addresses"}
 		}
-		if _, ok := p.entries[c.mac]; !ok {
+		found := false
+		for a := range p.entries {
+			if a.mac == c.mac && (c.vlan == 0 || a.vlan == c.vlan) {
+				delete(p.entries, a)
+				found = true
+			}
+		}
+		if !found {
 			return &RuleError{Ifindex: c.ifindex, Field: FieldMAC, Kind: NoSuchEntry, Msg: c.mac.String() + " is not secure on the port"}
 		}
-		delete(p.entries, c.mac)
 	case opClear:
 		if p := s.ports[c.ifindex]; p != nil {
-			for m, e := range p.entries {
-				if c.typ == 0 || e.typ == c.typ {
-					delete(p.entries, m)
+			for a, e := range p.entries {
+				if (c.typ == 0 || e.typ == c.typ) && (c.vlan == 0 || a.vlan == c.vlan) {
+					delete(p.entries, a)
 				}
 			}
+		}
+	case opVLANLimit:
+		p := s.port(c.ifindex)
+		switch {
+		case c.vlan < 1 || c.vlan > 4094:
+			return wrong(c.ifindex, FieldVLAN, "VLAN %d outside 1..4094", c.vlan)
+		case c.limit < 0 || c.limit > MaxPerPort:
+			return wrong(c.ifindex, FieldVLANLimit, "%d outside 0..%d", c.limit, MaxPerPort)
+		case !p.vlans.Carries(c.vlan):
+			return inconsistent(c.ifindex, FieldVLAN, "the port does not carry VLAN %d", c.vlan)
+		}
+		p.limits[c.vlan] = c.limit
+	case opRemoveVLANLimit:
+		if p := s.ports[c.ifindex]; p != nil {
+			delete(p.limits, c.vlan)
 		}
 	default:
 		return wrong(c.ifindex, "", "empty change")
@@ -149,10 +201,6 @@ func checkConfig(ifindex int, c PortConfig) *RuleError {
 		return wrong(ifindex, "AgingType", "unknown aging type %d", int(c.AgingType))
 	case c.ShutdownTimeout < 0 || c.ShutdownTimeout > 1440:
 		return wrong(ifindex, "ShutdownTimeout", "%d minutes outside 0..1440", c.ShutdownTimeout)
-	case c.AccessVLAN < 1 || c.AccessVLAN > 4094:
-		return wrong(ifindex, "AccessVLAN", "VLAN %d outside 1..4094", c.AccessVLAN)
-	case c.VoiceVLAN > 4094:
-		return wrong(ifindex, "VoiceVLAN", "VLAN %d outside 0..4094", c.VoiceVLAN)
 	}
 	return nil
 }
@@ -165,6 +213,7 @@ func setConfig(p *port, c PortConfig, now time.Time, minute time.Duration) {
 	if old.Enabled != c.Enabled {
 		// Enabling and disabling both end an err-disabled state.
 		p.shutdown, p.until = false, time.Time{}
+		clear(p.shutVLANs)
 		if !c.Enabled {
 			p.dropDynamic()
 		} else {
@@ -187,9 +236,9 @@ func setConfig(p *port, c PortConfig, now time.Time, minute time.Duration) {
 }
 
 func (p *port) dropDynamic() {
-	for m, e := range p.entries {
+	for a, e := range p.entries {
 		if e.typ == Dynamic {
-			delete(p.entries, m)
+			delete(p.entries, a)
 		}
 	}
 }
@@ -218,17 +267,23 @@ func checkPost(s *state, touched map[int]blame) error {
 		if p == nil {
 			continue
 		}
+		fail := func(field, format string, a ...any) error {
+			e := inconsistent(ifindex, field, format, a...)
+			e.Index = b.index
+			return e
+		}
 		if n := len(p.entries); n > p.cfg.Maximum {
-			e := inconsistent(ifindex, b.field, "%d secure addresses exceed maximum %d", n, p.cfg.Maximum)
-			e.Index = b.index
-			return e
+			return fail(b.field, "%d secure addresses exceed maximum %d", n, p.cfg.Maximum)
 		}
-		if p.cfg.VoiceVLAN != 0 && p.cfg.Maximum < 2 {
-			e := inconsistent(ifindex, "Maximum", "a voice VLAN needs maximum ≥ 2, not %d", p.cfg.Maximum)
-			e.Index = b.index
-			return e
+		for _, v := range slices.Sorted(maps.Keys(p.limits)) {
+			if l, n := p.limits[v], p.inVLAN(v); l > 0 && n > l {
+				return fail(b.field, "%d secure addresses in VLAN %d exceed its maximum %d", n, v, l)
+			}
 		}
-		for m, e := range p.entries {
+		if v := p.vlans.VoiceVLAN(); v != 0 && p.cfg.Enabled && p.cfg.Maximum < 2 && b.config {
+			return fail("Maximum", "voice VLAN %d needs maximum ≥ 2 (phone and PC), not %d", v, p.cfg.Maximum)
+		}
+		for a, e := range p.entries {
 			if e.typ != Static {
 				continue
 			}
@@ -236,10 +291,8 @@ func checkPost(s *state, touched map[int]blame) error {
 				if other == ifindex {
 					continue
 				}
-				if f, ok := q.entries[m]; ok && f.vlan == e.vlan {
-					err := inconsistent(ifindex, FieldMAC, "%s is already secure on port %d in VLAN %d", m, other, e.vlan)
-					err.Index = b.index
-					return err
+				if _, ok := q.entries[a]; ok {
+					return fail(FieldMAC, "%s is already secure on port %d in VLAN %d", a.mac, other, a.vlan)
 				}
 			}
 		}

@@ -51,8 +51,30 @@
 // PDU). Broken rules come back as *RuleError, matching ErrWrongValue or
 // ErrInconsistent with errors.Is, for a binding to map to SNMP codes.
 //
-// # Not (yet) done
+// # VLANs
 //
-// The kernel sets are keyed by source MAC only; entries carry the port's
-// access VLAN so per-VLAN limits (access/voice) fit the model later.
+// A secure address is a MAC in a VLAN (nft key "ether saddr . vlan id"):
+// tagged frames are in their VLAN, untagged and priority-tagged ones in
+// the port's PVID. The ports' VLANs come from the bridge when it filters
+// VLANs, else from Options.PortVLANs (tapagent --portsec-vlans; kernels
+// built without CONFIG_BRIDGE_VLAN_FILTERING, like the ones our tests run
+// on, need it). A port with a PVID and one tagged VLAN is an access port
+// with a voice VLAN (IOS "switchport voice vlan"), and needs a maximum of
+// at least 2; one with more VLANs is a trunk. Tagged frames of VLANs a
+// port does not carry are dropped before learning.
+//
+// A VLAN may have a limit of its own below the port's (the MIB's
+// cpsIfMultiVlanTable): its addresses also go into a set of that size,
+// learned in the same rule as the port's set. When the VLAN is full the
+// violation is VLAN-only; on a multi-VLAN port in shutdown mode it
+// err-disables only that VLAN on the port ("shutdown vlan", set
+// shutvlan): its frames are dropped in both directions, the link stays
+// up, and ShutdownTimeout brings the VLAN back.
+//
+// # Restarts
+//
+// Err-disabled ports and VLANs and their recovery times are stored with
+// the configuration, so a restarted agent recovers them when it was due
+// to, not a full timeout later. Link changes come by netlink
+// notification: dynamic addresses flush as the link goes down.
 package portsec

@@ -32,6 +32,11 @@ type Options struct {
 	PollInterval time.Duration
 	// Store keeps settings and static/sticky addresses (default MemStore).
 	Store Store
+	// PortVLANs declares the VLANs of ports, by interface name, where the
+	// bridge does not filter VLANs (a kernel without
+	// CONFIG_BRIDGE_VLAN_FILTERING, or filtering off): see ParsePortVLANs.
+	// A filtering bridge's own configuration wins.
+	PortVLANs map[string]Membership
 	// EventBuffer is the capacity of Events (default 4096); events that do
 	// not fit are counted in EventsDropped, never block the engine.
 	EventBuffer int
@@ -74,6 +79,11 @@ type Engine struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	once   sync.Once
+
+	// linkUpdates reports link changes at once, so dynamic addresses
+	// flush when a port goes down, not at the next poll.
+	linkUpdates chan netlink.LinkUpdate
+	linkDone    chan struct{}
 
 	eventsDropped atomic.Uint64
 	logsDropped   atomic.Uint64
@@ -126,6 +136,7 @@ func (e *Engine) start() error {
 	if err != nil {
 		return err
 	}
+	e.refreshMembership()
 	e.adopt(ks, now)
 	// Keep the generations the table logs with: the table stays as it is.
 	gens, err := e.k.generations(slices.Collect(maps.Keys(ks.ports)))
@@ -151,8 +162,27 @@ func (e *Engine) start() error {
 		return err
 	}
 	e.refreshCounters()
+	e.subscribeLinks()
 	go e.loop(ctx)
 	return nil
+}
+
+// subscribeLinks asks for link notifications; without them the poll
+// still sees links go down, a poll interval later.
+func (e *Engine) subscribeLinks() {
+	opts := netlink.LinkSubscribeOptions{ErrorCallback: func(err error) {
+		e.opts.Log.WithError(err).Debug("portsec: link notifications")
+	}}
+	if e.opts.NetNS > 0 {
+		ns := netns.NsHandle(e.opts.NetNS)
+		opts.Namespace = &ns
+	}
+	ch, done := make(chan netlink.LinkUpdate, 256), make(chan struct{})
+	if err := netlink.LinkSubscribeWithOptions(ch, done, opts); err != nil {
+		e.opts.Log.WithError(err).Warn("portsec: no link notifications; link state is polled")
+		return
+	}
+	e.linkUpdates, e.linkDone = ch, done
 }
 
 func (e *Engine) openNflog(ctx context.Context) error {
@@ -198,6 +228,9 @@ func (e *Engine) Close() error {
 	e.once.Do(func() {
 		e.cancel()
 		<-e.done
+		if e.linkDone != nil {
+			close(e.linkDone)
+		}
 		e.nf.Close()
 		e.links.Close()
 		e.k.close()
@@ -244,6 +277,17 @@ func (e *Engine) loop(ctx context.Context) {
 			f()
 		case ev := <-e.logs:
 			e.handleLog(ev)
+		case u, ok := <-e.linkUpdates:
+			if !ok {
+				e.linkUpdates = nil // closed on error: the poll carries on
+				continue
+			}
+			// The update may be old (the engine's own shutdown, queued):
+			// the link's state now decides.
+			i := int(u.Attrs().Index)
+			if p := e.s.ports[i]; p != nil && e.s.enforced(p) {
+				e.linkState(i, p, e.operUp(i), time.Now())
+			}
 		case <-tick.C:
 			e.poll()
 		}
@@ -253,7 +297,10 @@ func (e *Engine) loop(ctx context.Context) {
 // Validate checks a change set against the state it would produce.
 func (e *Engine) Validate(cs []Change) error {
 	var err error
-	if derr := e.do(func() { err = applyAll(e.s.clone(), cs, time.Now(), e.opts.Minute) }); derr != nil {
+	if derr := e.do(func() {
+		e.refreshMembership()
+		err = applyAll(e.s.clone(), cs, time.Now(), e.opts.Minute)
+	}); derr != nil {
 		return derr
 	}
 	return err
@@ -270,20 +317,27 @@ func (e *Engine) Apply(cs []Change) error {
 
 func (e *Engine) apply(cs []Change) error {
 	now := time.Now()
+	// Rules depend on the ports' VLANs: read them as they are now.
+	e.refreshMembership()
 	next := e.s.clone()
 	if err := applyAll(next, cs, now, e.opts.Minute); err != nil {
 		return err
 	}
-	drop := map[int][]MAC{}
-	release := map[int]bool{}
+	drop := map[int][]addr{}
+	release := map[shutKey]bool{}
 	for i, p := range e.s.ports {
 		q := next.ports[i]
-		for m := range p.entries {
-			if _, ok := q.entries[m]; !ok {
-				drop[i] = append(drop[i], m)
+		for a := range p.entries {
+			if _, ok := q.entries[a]; !ok {
+				drop[i] = append(drop[i], a)
 			}
 		}
-		release[i] = p.shutdown && !q.shutdown
+		release[shutKey{ifindex: i}] = p.shutdown && !q.shutdown
+		for v := range p.shutVLANs {
+			if _, ok := q.shutVLANs[v]; !ok {
+				release[shutKey{i, v}] = true
+			}
+		}
 	}
 	gen := e.gen + 1 // one new generation for every port reset here
 	for i, q := range next.ports {
@@ -373,17 +427,18 @@ func (e *Engine) handleLog(ev logEvent) {
 	}
 	vlan := ev.vlan
 	if vlan == 0 {
-		vlan = p.cfg.AccessVLAN
+		vlan = p.untaggedVLAN()
 	}
+	key := addr{ev.mac, vlan}
 	if !ev.violation {
-		if _, ok := p.entries[ev.mac]; ok {
+		if _, ok := p.entries[key]; ok {
 			return
 		}
 		t := Dynamic
 		if p.cfg.Sticky {
 			t = Sticky
 		}
-		p.entries[ev.mac] = entry{vlan: vlan, typ: t, expires: entryExpiry(p.cfg, t, ev.at, e.opts.Minute)}
+		p.entries[key] = entry{typ: t, expires: entryExpiry(p.cfg, t, ev.at, e.opts.Minute)}
 		if t == Sticky {
 			if err := e.save(); err != nil {
 				e.opts.Log.WithError(err).Error("portsec: sticky address not saved")
@@ -397,23 +452,45 @@ func (e *Engine) handleLog(ev logEvent) {
 	}
 	p.violations++
 	p.lastMAC, p.lastVLAN = ev.mac, vlan
-	e.emit(Event{Kind: EventViolation, Ifindex: ev.ifindex, MAC: ev.mac, VLAN: vlan, At: ev.at, Violations: p.violations})
-	if p.cfg.Violation == Shutdown && !p.shutdown {
-		e.shut(ev.ifindex, p, ev.at)
+	e.emit(Event{Kind: EventViolation, Ifindex: ev.ifindex, MAC: ev.mac, VLAN: vlan, At: ev.at,
+		Violations: p.violations, VLANOnly: ev.vlanOnly})
+	if p.cfg.Violation != Shutdown || p.shutdown {
+		return
 	}
+	if ev.vlanOnly && p.vlans.MultiVLAN() {
+		if _, done := p.shutVLANs[vlan]; !done {
+			e.shutVLAN(ev.ifindex, p, vlan, ev.at)
+		}
+		return
+	}
+	e.shut(ev.ifindex, p, ev.at)
 }
 
-// adoptShutdowns takes over ports the kernel err-disabled (shut set)
-// that the model still has open: the violation happened while no engine
-// ran, or its nflog message was lost. Recovery counts from now.
+// adoptShutdowns takes over ports and VLANs the kernel err-disabled
+// (shut sets) that the model still has open: the violation happened
+// while no engine ran, or its nflog message was lost. Recovery counts
+// from now.
 func (e *Engine) adoptShutdowns(ks kernelState, now time.Time) {
-	for i := range ks.shut {
-		p := e.s.ports[i]
+	for key := range ks.shut {
+		p := e.s.ports[key.ifindex]
 		if p == nil || !e.s.enforced(p) || p.cfg.Violation != Shutdown || p.shutdown {
 			continue
 		}
-		e.shut(i, p, now)
+		if key.vlan == 0 {
+			e.shut(key.ifindex, p, now)
+		} else if _, ok := p.shutVLANs[key.vlan]; !ok {
+			e.shutVLAN(key.ifindex, p, key.vlan, now)
+		}
 	}
+}
+
+// recovery is when an err-disabled port or VLAN shut at now comes back
+// (zero: only by disabling and enabling port security).
+func (e *Engine) recovery(p *port, now time.Time) time.Time {
+	if p.cfg.ShutdownTimeout > 0 {
+		return now.Add(time.Duration(p.cfg.ShutdownTimeout) * e.opts.Minute)
+	}
+	return time.Time{}
 }
 
 // shut err-disables a port: link down, dynamic addresses flushed,
@@ -421,45 +498,74 @@ func (e *Engine) adoptShutdowns(ks kernelState, now time.Time) {
 // drops the port's frames (the violation rule put it in the shut set).
 func (e *Engine) shut(ifindex int, p *port, now time.Time) {
 	p.shutdown = true
-	p.until = time.Time{}
-	if p.cfg.ShutdownTimeout > 0 {
-		p.until = now.Add(time.Duration(p.cfg.ShutdownTimeout) * e.opts.Minute)
-	}
+	p.until = e.recovery(p, now)
 	e.setLink(ifindex, false)
 	e.emit(Event{Kind: EventShutdown, Ifindex: ifindex, MAC: p.lastMAC, VLAN: p.lastVLAN, At: now, Violations: p.violations})
-	e.flushDynamic(ifindex, p, now)
+	e.flushDynamic(ifindex, p, 0, now)
+	if err := e.save(); err != nil {
+		e.opts.Log.WithError(err).Error("portsec: shutdown not saved")
+	}
 }
 
-func (e *Engine) flushDynamic(ifindex int, p *port, now time.Time) {
-	var macs []MAC
-	for m, en := range p.entries {
-		if en.typ == Dynamic {
-			macs = append(macs, m)
+// shutVLAN err-disables one VLAN of a multi-VLAN port ("shutdown vlan"):
+// the kernel already drops the VLAN's frames on the port (shutvlan set);
+// the VLAN's dynamic addresses are flushed and the port stays up.
+func (e *Engine) shutVLAN(ifindex int, p *port, vlan uint16, now time.Time) {
+	p.shutVLANs[vlan] = e.recovery(p, now)
+	e.emit(Event{Kind: EventVLANShutdown, Ifindex: ifindex, MAC: p.lastMAC, VLAN: vlan, At: now, Violations: p.violations})
+	if !e.flushDynamic(ifindex, p, vlan, now) {
+		e.resync(now) // the egress set learns of the VLAN
+	}
+	if err := e.save(); err != nil {
+		e.opts.Log.WithError(err).Error("portsec: VLAN shutdown not saved")
+	}
+}
+
+// resync makes the table match the model again.
+func (e *Engine) resync(now time.Time) {
+	ks, err := e.k.read()
+	if err == nil {
+		err = e.k.sync(e.s, ks, nil, nil, now)
+	}
+	if err != nil {
+		e.opts.Log.WithError(err).Warn("portsec: resync")
+	}
+}
+
+// flushDynamic removes the port's dynamic addresses (of one VLAN, or all
+// when vlan is 0) from the model and the kernel; it reports whether the
+// table was synced.
+func (e *Engine) flushDynamic(ifindex int, p *port, vlan uint16, now time.Time) bool {
+	var gone []addr
+	for a, en := range p.entries {
+		if en.typ == Dynamic && (vlan == 0 || a.vlan == vlan) {
+			gone = append(gone, a)
 		}
 	}
-	if len(macs) == 0 {
-		return
+	if len(gone) == 0 {
+		return false
 	}
 	// A reconcile with a new generation: learn messages already queued
 	// must not bring the flushed addresses back.
 	old, oldGen := maps.Clone(p.entries), p.gen
-	for _, m := range macs {
-		delete(p.entries, m)
+	for _, a := range gone {
+		delete(p.entries, a)
 	}
 	p.gen = e.gen + 1
 	ks, err := e.k.read()
 	if err == nil {
-		err = e.k.sync(e.s, ks, map[int][]MAC{ifindex: macs}, nil, now)
+		err = e.k.sync(e.s, ks, map[int][]addr{ifindex: gone}, nil, now)
 	}
 	if err != nil {
 		p.entries, p.gen = old, oldGen
 		e.opts.Log.WithError(err).Warn("portsec: flush dynamic addresses")
-		return
+		return false
 	}
 	e.gen++
-	for _, m := range macs {
-		e.emit(Event{Kind: EventAged, Ifindex: ifindex, MAC: m, VLAN: old[m].vlan, At: now})
+	for _, a := range gone {
+		e.emit(Event{Kind: EventAged, Ifindex: ifindex, MAC: a.mac, VLAN: a.vlan, At: now})
 	}
+	return true
 }
 
 func (e *Engine) setLink(ifindex int, up bool) {
@@ -481,6 +587,10 @@ func (e *Engine) operUp(ifindex int) bool {
 	if err != nil {
 		return false
 	}
+	return linkUp(l)
+}
+
+func linkUp(l netlink.Link) bool {
 	a := l.Attrs()
 	return a.Flags&(1<<0) != 0 && (a.OperState == netlink.OperUp || a.OperState == netlink.OperUnknown)
 }
@@ -509,10 +619,10 @@ func (e *Engine) adopt(ks kernelState, now time.Time) {
 		if p == nil || !e.s.enforced(p) {
 			continue
 		}
-		for m, left := range have {
-			en, ok := p.entries[m]
+		for a, left := range have {
+			en, ok := p.entries[a]
 			if !ok {
-				en = entry{vlan: p.cfg.AccessVLAN, typ: Dynamic}
+				en = entry{typ: Dynamic}
 				if p.cfg.Sticky {
 					en.typ = Sticky
 				}
@@ -521,13 +631,13 @@ func (e *Engine) adopt(ks kernelState, now time.Time) {
 			if left > 0 {
 				en.expires = now.Add(left)
 			}
-			p.entries[m] = en
+			p.entries[a] = en
 		}
 	}
 }
 
 // poll reads what the kernel does not report: expiries, missed learns,
-// counters, link state and due recoveries.
+// counters, VLAN membership, link state and due recoveries.
 func (e *Engine) poll() {
 	// Events already queued go first, so a violation is seen as such
 	// before its traces in the kernel sets.
@@ -535,56 +645,199 @@ func (e *Engine) poll() {
 		e.handleLog(<-e.logs)
 	}
 	now := time.Now()
+	resync := e.refreshMembership()
 	ks, err := e.k.read()
 	if err != nil {
 		e.opts.Log.WithError(err).Warn("portsec: poll")
 		return
 	}
-	resync := false
 	for i, p := range e.s.ports {
 		if !e.s.enforced(p) {
 			continue
 		}
 		have := ks.ports[i]
-		for m, en := range p.entries {
-			if _, ok := have[m]; ok {
+		for a, en := range p.entries {
+			if _, ok := have[a]; ok {
 				continue
 			}
 			if en.expires.IsZero() {
 				resync = true // a permanent address went missing: put it back
 				continue
 			}
-			delete(p.entries, m)
-			e.emit(Event{Kind: EventAged, Ifindex: i, MAC: m, VLAN: en.vlan, At: now})
+			delete(p.entries, a)
+			e.emit(Event{Kind: EventAged, Ifindex: i, MAC: a.mac, VLAN: a.vlan, At: now})
 		}
-		for m := range have {
-			if _, ok := p.entries[m]; !ok {
-				e.handleLog(logEvent{ifindex: i, mac: m, at: now, gen: p.gen})
+		for a := range have {
+			if _, ok := p.entries[a]; !ok {
+				e.handleLog(logEvent{ifindex: i, mac: a.mac, vlan: a.vlan, at: now, gen: p.gen})
 			}
 		}
-		up := e.operUp(i)
-		if p.operUp && !up && !p.shutdown {
-			e.flushDynamic(i, p, now)
-		}
-		p.operUp = up
-		if p.shutdown && !p.until.IsZero() && !now.Before(p.until) {
-			if err := e.k.unshut(i); err != nil {
-				e.opts.Log.WithError(err).WithField("ifindex", i).Warn("portsec: recovery")
-				continue // next poll tries again
-			}
-			delete(ks.shut, i) // read before the release
-			p.shutdown, p.until = false, time.Time{}
-			e.setLink(i, true)
-			p.operUp = e.operUp(i)
-			e.emit(Event{Kind: EventRecovered, Ifindex: i, At: now})
-		}
+		e.linkState(i, p, e.operUp(i), now)
+		e.recover(i, p, ks, now)
 	}
 	e.adopt(ks, now)
 	e.adoptShutdowns(ks, now)
 	e.refreshCounters()
 	if resync {
-		if err := e.k.sync(e.s, ks, nil, nil, now); err != nil {
+		if ks, err = e.k.read(); err == nil {
+			err = e.k.sync(e.s, ks, nil, nil, now)
+		}
+		if err != nil {
 			e.opts.Log.WithError(err).Warn("portsec: resync")
 		}
 	}
+}
+
+// linkState follows a port's link: dynamic addresses go when it goes
+// down (not when port security itself took it down).
+func (e *Engine) linkState(ifindex int, p *port, up bool, now time.Time) {
+	if p.operUp && !up && !p.shutdown {
+		e.flushDynamic(ifindex, p, 0, now)
+	}
+	p.operUp = up
+}
+
+// recover ends err-disabled states whose ShutdownTimeout has passed.
+func (e *Engine) recover(ifindex int, p *port, ks kernelState, now time.Time) {
+	due := func(until time.Time) bool { return !until.IsZero() && !now.Before(until) }
+	changed, vlans := false, false
+	if p.shutdown && due(p.until) {
+		key := shutKey{ifindex: ifindex}
+		if err := e.k.unshut(key); err != nil {
+			e.opts.Log.WithError(err).WithField("ifindex", ifindex).Warn("portsec: recovery")
+			return // the next poll tries again
+		}
+		delete(ks.shut, key) // read before the release
+		p.shutdown, p.until = false, time.Time{}
+		e.setLink(ifindex, true)
+		p.operUp = e.operUp(ifindex)
+		e.emit(Event{Kind: EventRecovered, Ifindex: ifindex, At: now})
+		changed = true
+	}
+	for _, v := range slices.Sorted(maps.Keys(p.shutVLANs)) {
+		if !due(p.shutVLANs[v]) {
+			continue
+		}
+		key := shutKey{ifindex, v}
+		if err := e.k.unshut(key); err != nil {
+			e.opts.Log.WithError(err).WithField("ifindex", ifindex).Warn("portsec: VLAN recovery")
+			continue
+		}
+		delete(ks.shut, key)
+		delete(p.shutVLANs, v)
+		e.emit(Event{Kind: EventVLANRecovered, Ifindex: ifindex, VLAN: v, At: now})
+		changed, vlans = true, true
+	}
+	if vlans {
+		e.resync(now) // the egress set forgets the VLAN
+	}
+	if changed {
+		if err := e.save(); err != nil {
+			e.opts.Log.WithError(err).Error("portsec: recovery not saved")
+		}
+	}
+}
+
+// refreshMembership reads every port's VLANs from the bridge. It reports
+// whether an enforced port's rules depend on what changed (its PVID, or
+// whether it carries several VLANs); limits of VLANs a port no longer
+// carries are dropped, as the MIB says.
+func (e *Engine) refreshMembership() (changed bool) {
+	all, err := e.memberships()
+	if err != nil {
+		e.opts.Log.WithError(err).Warn("portsec: read VLAN membership")
+		return false
+	}
+	e.s.members = all
+	dropped := false
+	for i, p := range e.s.ports {
+		m, ok := all[i]
+		if !ok {
+			m = UnfilteredMembership()
+		}
+		if m.equal(p.vlans) {
+			continue
+		}
+		if e.s.enforced(p) && (m.PVID != p.vlans.PVID || m.MultiVLAN() != p.vlans.MultiVLAN()) {
+			changed = true
+		}
+		p.vlans = m
+		for v := range p.limits {
+			if !m.Carries(v) {
+				delete(p.limits, v)
+				dropped, changed = true, true
+			}
+		}
+	}
+	if dropped {
+		if err := e.save(); err != nil {
+			e.opts.Log.WithError(err).Error("portsec: VLAN limits not saved")
+		}
+	}
+	return changed
+}
+
+func filteringPort(links []netlink.Link, ifindex int, filtering map[int]bool) bool {
+	for _, l := range links {
+		if l.Attrs().Index == ifindex {
+			return filtering[l.Attrs().MasterIndex]
+		}
+	}
+	return false
+}
+
+// memberships reads the VLANs of every bridge port of the namespace.
+func (e *Engine) memberships() (map[int]Membership, error) {
+	links, err := e.links.LinkList()
+	if err != nil {
+		return nil, fmt.Errorf("list links: %w", err)
+	}
+	filtering := map[int]bool{}
+	for _, l := range links {
+		if br, ok := l.(*netlink.Bridge); ok {
+			filtering[br.Attrs().Index] = br.VlanFiltering != nil && *br.VlanFiltering
+		}
+	}
+	out := map[int]Membership{}
+	anyFiltering := false
+	for _, l := range links {
+		a := l.Attrs()
+		if f, ok := filtering[a.MasterIndex]; ok {
+			m := UnfilteredMembership()
+			if d, ok := e.opts.PortVLANs[a.Name]; ok && !f {
+				m = d
+				m.Tagged = slices.Clone(d.Tagged)
+			}
+			if f {
+				m = Membership{Filtering: true}
+			}
+			out[a.Index] = m
+			anyFiltering = anyFiltering || f
+		}
+	}
+	if !anyFiltering {
+		return out, nil
+	}
+	vlans, err := e.links.BridgeVlanList()
+	if err != nil {
+		return nil, fmt.Errorf("bridge VLANs: %w", err)
+	}
+	for i, infos := range vlans {
+		m, ok := out[int(i)]
+		if !ok || !m.Filtering || !filteringPort(links, int(i), filtering) {
+			continue
+		}
+		for _, info := range infos {
+			switch {
+			case info.PortVID():
+				m.PVID = info.Vid
+			default:
+				m.Tagged = append(m.Tagged, info.Vid)
+			}
+		}
+		slices.Sort(m.Tagged)
+		m.Tagged = slices.Compact(m.Tagged)
+		out[int(i)] = m
+	}
+	return out, nil
 }

@@ -73,4 +73,6 @@ const (
 	FieldMAC     = "MAC"
 	FieldVLAN    = "VLAN"
 	FieldIfindex = "Ifindex"
+	// FieldVLANLimit is a per-VLAN maximum (SetVLANLimit).
+	FieldVLANLimit = "VLANLimit"
 )

@@ -21,6 +21,12 @@ const (
 	EventShutdown
 	// EventRecovered: a shut-down port came back after ShutdownTimeout.
 	EventRecovered
+	// EventVLANShutdown: one VLAN of a multi-VLAN port was err-disabled
+	// ("shutdown vlan"); the port stays up for its other VLANs.
+	EventVLANShutdown
+	// EventVLANRecovered: an err-disabled VLAN came back after
+	// ShutdownTimeout.
+	EventVLANRecovered
 )
 
 func (k EventKind) String() string {
@@ -35,6 +41,10 @@ func (k EventKind) String() string {
 		return "shutdown"
 	case EventRecovered:
 		return "recovered"
+	case EventVLANShutdown:
+		return "vlan-shutdown"
+	case EventVLANRecovered:
+		return "vlan-recovered"
 	}
 	return "event"
 }
@@ -48,11 +58,15 @@ type Event struct {
 	At      time.Time
 	// Violations is the port's counter after a violation.
 	Violations uint64
+	// VLANOnly: the violation broke a per-VLAN limit while the port had
+	// room (a VLAN-only violation).
+	VLANOnly bool
 }
 
 // logEvent is a parsed nflog message.
 type logEvent struct {
 	violation bool
+	vlanOnly  bool   // a per-VLAN limit was hit
 	gen       uint32 // the port's generation when the frame was logged
 	ifindex   int    // the bridge port (PhysInDev)
 	mac       MAC
@@ -73,7 +87,7 @@ func parseLog(a nflog.Attribute, now time.Time) (logEvent, bool) {
 	if !ok {
 		return ev, false
 	}
-	ev.violation, ev.gen = kind == prefixViolation, gen
+	ev.violation, ev.vlanOnly, ev.gen = kind != prefixLearn, kind == prefixVLANViolation, gen
 	switch {
 	case a.PhysInDev != nil:
 		ev.ifindex = int(*a.PhysInDev)

@@ -115,21 +115,30 @@ func queueElems(c *nftables.Conn, set *nftables.Set, elems []nftables.SetElement
 
 // kernelElems are the addresses of one set with the life they have left
 // (0: no timeout).
-type kernelElems map[MAC]time.Duration
+type kernelElems map[addr]time.Duration
+
+// shutKey names an err-disabled port (vlan 0) or VLAN of a port.
+type shutKey struct {
+	ifindex int
+	vlan    uint16
+}
 
 // kernelState is what the table holds now.
 type kernelState struct {
-	exists bool
-	ports  map[int]kernelElems // per allow_<ifindex> set
-	sizes  map[int]uint32      // declared size of each allow_<ifindex> set
-	secure kernelElems
-	shut   map[int]bool // ports the kernel err-disabled (shut set)
+	exists    bool
+	ports     map[int]kernelElems            // per allow_<ifindex> set
+	sizes     map[int]uint32                 // declared size of each allow_<ifindex> set
+	vlans     map[int]map[uint16]kernelElems // per vlan_<ifindex>_<vlan> set
+	vlanSizes map[int]map[uint16]uint32
+	secure    kernelElems
+	shut      map[shutKey]bool // ports (vlan 0) and VLANs the kernel err-disabled
 }
 
 // read lists the table's sets and their elements. A missing table is an
 // empty state, not an error.
 func (k *kernel) read() (kernelState, error) {
-	ks := kernelState{ports: map[int]kernelElems{}, sizes: map[int]uint32{}, secure: kernelElems{}, shut: map[int]bool{}}
+	ks := kernelState{ports: map[int]kernelElems{}, sizes: map[int]uint32{}, vlans: map[int]map[uint16]kernelElems{},
+		vlanSizes: map[int]map[uint16]uint32{}, secure: kernelElems{}, shut: map[shutKey]bool{}}
 	tables, err := k.conn.ListTablesOfFamily(nftables.TableFamilyBridge)
 	if err != nil {
 		return ks, fmt.Errorf("portsec: list bridge tables: %w", err)
@@ -145,15 +154,23 @@ func (k *kernel) read() (kernelState, error) {
 	for _, s := range sets {
 		var into kernelElems
 		switch {
-		case s.Name == shutSetName:
+		case s.Name == shutSetName || s.Name == shutVLANSetName:
 			elems, err := k.conn.GetSetElements(s)
 			if err != nil {
 				return ks, fmt.Errorf("portsec: elements of set %s: %w", s.Name, err)
 			}
 			for _, e := range elems {
-				if len(e.Key) == 4 {
-					ks.shut[int(binaryutil.NativeEndian.Uint32(e.Key))] = true
+				if len(e.Key) < 4 {
+					continue
 				}
+				key := shutKey{ifindex: int(binaryutil.NativeEndian.Uint32(e.Key))}
+				if s.Name == shutVLANSetName {
+					if len(e.Key) < 8 {
+						continue
+					}
+					key.vlan = uint16(binaryutil.NativeEndian.Uint32(e.Key[4:8]))
+				}
+				ks.shut[key] = true
 			}
 			continue
 		case s.Name == secureSetName:
@@ -167,17 +184,24 @@ func (k *kernel) read() (kernelState, error) {
 			ks.ports[n] = into
 			ks.sizes[n] = s.Size
 		default:
-			continue
+			i, v, ok := parseVLANSetName(s.Name)
+			if !ok {
+				continue
+			}
+			into = kernelElems{}
+			if ks.vlans[i] == nil {
+				ks.vlans[i], ks.vlanSizes[i] = map[uint16]kernelElems{}, map[uint16]uint32{}
+			}
+			ks.vlans[i][v], ks.vlanSizes[i][v] = into, s.Size
 		}
 		elems, err := k.conn.GetSetElements(s)
 		if err != nil {
 			return ks, fmt.Errorf("portsec: elements of set %s: %w", s.Name, err)
 		}
 		for _, e := range elems {
-			if len(e.Key) < 6 {
-				continue
+			if a, ok := keyAddr(e.Key); ok {
+				into[a] = e.Expires
 			}
-			into[MAC(e.Key[:6])] = e.Expires
 		}
 	}
 	return ks, nil
@@ -234,104 +258,112 @@ func (k *kernel) counter(ifindex int, reset bool) (uint64, error) {
 
 // sync makes the table match s in one transaction. ks is the table as it
 // was just read; drop lists addresses the model removed per port and
-// release the ports whose err-disabled state the model ended (kernel
+// release the err-disabled ports and VLANs the model ended (kernel
 // elements the model does not know are left alone: they are recent
 // learns and violations the engine has not seen yet).
-func (k *kernel) sync(s *state, ks kernelState, drop map[int][]MAC, release map[int]bool, now time.Time) error {
+func (k *kernel) sync(s *state, ks kernelState, drop map[int][]addr, release map[shutKey]bool, now time.Time) error {
 	if err := k.growSets(s, ks); err != nil {
 		return err
 	}
 	c, t := k.conn, k.table
 	c.AddTable(t)
 	secure := newSet(t, secureSetName, secureSetSize)
-	if err := c.AddSet(secure, nil); err != nil {
-		return fmt.Errorf("portsec: queue set %s: %w", secure.Name, err)
-	}
-	shut := newShutSet(t)
-	if err := c.AddSet(shut, nil); err != nil {
-		return fmt.Errorf("portsec: queue set %s: %w", shut.Name, err)
+	shut, shutVLAN := newShutSet(t), newShutVLANSet(t)
+	for _, set := range []*nftables.Set{secure, shut, shutVLAN} {
+		if err := c.AddSet(set, nil); err != nil {
+			return fmt.Errorf("portsec: queue set %s: %w", set.Name, err)
+		}
 	}
 	base := c.AddChain(baseChain(t))
 	c.FlushChain(base)
 	c.AddRule(&nftables.Rule{Table: t, Chain: base, Exprs: shutRule()})
-	var shutAdd, shutDel []nftables.SetElement
-	for i, p := range s.ports {
-		on := s.enforced(p)
-		switch {
-		case on && p.shutdown && !ks.shut[i]:
-			shutAdd = append(shutAdd, ifindexElem(i))
-		case ks.shut[i] && !p.shutdown && (!on || p.cfg.Violation != Shutdown || release[i]):
-			shutDel = append(shutDel, ifindexElem(i))
-		}
+	egressSet := newEgressSet(t)
+	if err := c.AddSet(egressSet, nil); err != nil {
+		return fmt.Errorf("portsec: queue set %s: %w", egressSet.Name, err)
 	}
-	for i := range ks.shut {
-		if s.ports[i] == nil {
-			shutDel = append(shutDel, ifindexElem(i))
-		}
-	}
-	if err := queueElems(c, shut, shutDel, true); err != nil {
+	c.FlushSet(egressSet)
+	if err := queueElems(c, egressSet, egressPairs(s), false); err != nil {
 		return err
 	}
-	if err := queueElems(c, shut, shutAdd, false); err != nil {
+	egress := c.AddChain(egressChain(t))
+	c.FlushChain(egress)
+	for _, r := range egressShutRules() {
+		c.AddRule(&nftables.Rule{Table: t, Chain: egress, Exprs: r})
+	}
+	if err := k.queueShut(s, ks, release, shut, shutVLAN); err != nil {
 		return err
 	}
 
-	wantSecure := map[MAC]time.Duration{}
+	wantSecure := map[addr]time.Duration{}
 	var secureDel []nftables.SetElement
-	ifindexes := slices.Sorted(maps.Keys(s.ports))
 	enforced := map[int]bool{}
-	for _, i := range ifindexes {
+	for _, i := range slices.Sorted(maps.Keys(s.ports)) {
 		p := s.ports[i]
 		if !s.enforced(p) {
 			continue
 		}
 		enforced[i] = true
-		set := newSet(t, allowSetName(i), p.cfg.Maximum)
-		have := ks.ports[i]
-		var add, del []nftables.SetElement
-		for _, m := range drop[i] {
-			if _, ok := have[m]; ok {
-				del = append(del, nftables.SetElement{Key: m[:]})
-			}
-			if _, ok := ks.secure[m]; ok {
-				secureDel = append(secureDel, nftables.SetElement{Key: m[:]})
+		for _, a := range drop[i] {
+			if _, ok := ks.secure[a]; ok {
+				secureDel = append(secureDel, addrElem(a, 0))
 			}
 		}
-		for _, m := range slices.SortedFunc(maps.Keys(p.entries), compareMAC) {
-			e := p.entries[m]
-			left := time.Duration(0)
+		left := map[addr]time.Duration{}
+		for a, e := range p.entries {
 			if !e.expires.IsZero() {
-				left = max(e.expires.Sub(now), time.Millisecond)
+				left[a] = max(e.expires.Sub(now), time.Millisecond)
+			} else {
+				left[a] = 0
 			}
-			wantSecure[m] = left
-			cur, ok := have[m]
-			if ok && (cur == 0) == (left == 0) {
-				continue // same address, same kind of aging
-			}
-			if ok {
-				del = append(del, nftables.SetElement{Key: m[:]})
-			}
-			add = append(add, nftables.SetElement{Key: m[:], Timeout: left})
+			wantSecure[a] = left[a]
 		}
-		// Deletes first: the set may be full until they are done.
-		if err := c.AddSet(set, nil); err != nil {
-			return fmt.Errorf("portsec: queue set %s: %w", set.Name, err)
-		}
-		if err := queueElems(c, set, del, true); err != nil {
+		// The port's set, then one set per VLAN with a limit of its own.
+		if err := queueSet(c, newSet(t, allowSetName(i), p.cfg.Maximum), ks.ports[i], left, drop[i]); err != nil {
 			return err
 		}
-		if err := queueElems(c, set, add, false); err != nil {
-			return err
+		limited := p.limited()
+		for _, v := range limited {
+			inVLAN := map[addr]time.Duration{}
+			for a, l := range left {
+				if a.vlan == v {
+					inVLAN[a] = l
+				}
+			}
+			have := ks.vlans[i][v]
+			// Whatever the VLAN's set holds beyond the model goes: an
+			// address learned there whose port add failed.
+			var extra []addr
+			for a := range have {
+				if _, ok := inVLAN[a]; !ok {
+					extra = append(extra, a)
+				}
+			}
+			if err := queueSet(c, newSet(t, vlanSetName(i, v), p.limits[v]), have, inVLAN, extra); err != nil {
+				return err
+			}
 		}
 		c.AddObj(&nftables.CounterObj{Table: t, Name: counterName(i)})
+		carried := newCarriedSet(t, i)
+		if err := c.AddSet(carried, nil); err != nil {
+			return fmt.Errorf("portsec: queue set %s: %w", carried.Name, err)
+		}
+		c.FlushSet(carried)
+		if err := queueElems(c, carried, carriedElems(p.vlans), false); err != nil {
+			return err
+		}
 		ch := c.AddChain(&nftables.Chain{Table: t, Name: portChainName(i)})
 		c.FlushChain(ch)
-		for _, r := range portRules(i, p.cfg, p.gen, k.group, k.minute) {
+		for v := range ks.vlans[i] {
+			if !slices.Contains(limited, v) {
+				c.DelSet(&nftables.Set{Table: t, Name: vlanSetName(i, v)})
+			}
+		}
+		for _, r := range portRules(i, p, k.group, k.minute) {
 			c.AddRule(&nftables.Rule{Table: t, Chain: ch, Exprs: r})
 		}
 		c.AddRule(&nftables.Rule{Table: t, Chain: base, Exprs: jumpRule(i)})
 	}
-	// Ports no longer enforced lose chain, set, counter and their
+	// Ports no longer enforced lose chain, sets, counter and their
 	// addresses in the secure set.
 	for i, have := range ks.ports {
 		if enforced[i] {
@@ -341,27 +373,30 @@ func (k *kernel) sync(s *state, ks kernelState, drop map[int][]MAC, release map[
 		c.FlushChain(ch)
 		c.DelChain(ch)
 		c.DelSet(&nftables.Set{Table: t, Name: allowSetName(i)})
+		c.DelSet(&nftables.Set{Table: t, Name: carriedSetName(i)})
+		for v := range ks.vlans[i] {
+			c.DelSet(&nftables.Set{Table: t, Name: vlanSetName(i, v)})
+		}
 		c.DeleteObject(&nftables.CounterObj{Table: t, Name: counterName(i)})
-		for m := range have {
-			if _, ok := wantSecure[m]; !ok {
-				if _, ok := ks.secure[m]; ok {
-					secureDel = append(secureDel, nftables.SetElement{Key: m[:]})
-				}
+		for a := range have {
+			if _, ok := ks.secure[a]; ok {
+				secureDel = append(secureDel, addrElem(a, 0))
 			}
 		}
 	}
 	secureDel = slices.DeleteFunc(uniqueElems(secureDel), func(e nftables.SetElement) bool {
-		_, keep := wantSecure[MAC(e.Key)]
+		a, _ := keyAddr(e.Key)
+		_, keep := wantSecure[a]
 		return keep
 	})
 	var secureAdd []nftables.SetElement
-	for _, m := range slices.SortedFunc(maps.Keys(wantSecure), compareMAC) {
-		if cur, ok := ks.secure[m]; ok && (cur == 0) == (wantSecure[m] == 0) {
+	for _, a := range slices.SortedFunc(maps.Keys(wantSecure), compareAddr) {
+		if cur, ok := ks.secure[a]; ok && (cur == 0) == (wantSecure[a] == 0) {
 			continue
 		} else if ok {
-			secureDel = append(secureDel, nftables.SetElement{Key: m[:]})
+			secureDel = append(secureDel, addrElem(a, 0))
 		}
-		secureAdd = append(secureAdd, nftables.SetElement{Key: m[:], Timeout: wantSecure[m]})
+		secureAdd = append(secureAdd, addrElem(a, wantSecure[a]))
 	}
 	if err := queueElems(c, secure, secureDel, true); err != nil {
 		return err
@@ -375,36 +410,163 @@ func (k *kernel) sync(s *state, ks kernelState, drop map[int][]MAC, release map[
 	return nil
 }
 
-// growSets enlarges the allow sets of ports whose maximum went up, in a
-// transaction of its own: the kernel checks added elements against the
-// size a set has before the transaction commits, so growing a set and
-// filling it in one transaction fails (ENFILE).
+// egressPairs are the (in, out) port pairs whose untagged frames must not
+// pass: out has err-disabled the VLAN that is in's declared PVID. A
+// filtering bridge's ports need none (their frames carry the tag).
+func egressPairs(s *state) []nftables.SetElement {
+	var out []nftables.SetElement
+	for _, o := range slices.Sorted(maps.Keys(s.ports)) {
+		p := s.ports[o]
+		if !s.enforced(p) {
+			continue
+		}
+		for _, v := range slices.Sorted(maps.Keys(p.shutVLANs)) {
+			for _, in := range slices.Sorted(maps.Keys(s.members)) {
+				if m := s.members[in]; in != o && m.Filtering && m.PVID == v {
+					key := append(ifindexElem(in).Key, ifindexElem(o).Key...)
+					out = append(out, nftables.SetElement{Key: key})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// queueSet declares set and makes it hold want (address → life left, 0:
+// none), given that it holds have: the addresses in del and those whose
+// kind of aging changed are deleted first (the set may be full until
+// they are gone), then the missing ones added.
+func queueSet(c *nftables.Conn, set *nftables.Set, have kernelElems, want map[addr]time.Duration, del []addr) error {
+	var dels, adds []nftables.SetElement
+	for _, a := range del {
+		if _, ok := have[a]; ok {
+			if _, wanted := want[a]; !wanted {
+				dels = append(dels, addrElem(a, 0))
+			}
+		}
+	}
+	for _, a := range slices.SortedFunc(maps.Keys(want), compareAddr) {
+		cur, ok := have[a]
+		if ok && (cur == 0) == (want[a] == 0) {
+			continue // same address, same kind of aging
+		}
+		if ok {
+			dels = append(dels, addrElem(a, 0))
+		}
+		adds = append(adds, addrElem(a, want[a]))
+	}
+	if err := c.AddSet(set, nil); err != nil {
+		return fmt.Errorf("portsec: queue set %s: %w", set.Name, err)
+	}
+	if err := queueElems(c, set, dels, true); err != nil {
+		return err
+	}
+	return queueElems(c, set, adds, false)
+}
+
+// queueShut makes the shut and shutvlan sets hold the model's err-disabled
+// ports and VLANs. Kernel entries the model has not seen stay, unless the
+// port cannot be err-disabled (not enforced, not in shutdown mode, gone)
+// or the model just released them.
+func (k *kernel) queueShut(s *state, ks kernelState, release map[shutKey]bool, shut, shutVLAN *nftables.Set) error {
+	want := map[shutKey]bool{}
+	for i, p := range s.ports {
+		if !s.enforced(p) {
+			continue
+		}
+		if p.shutdown {
+			want[shutKey{ifindex: i}] = true
+		}
+		for v := range p.shutVLANs {
+			want[shutKey{i, v}] = true
+		}
+	}
+	var add, del [2][]nftables.SetElement // [0] ports, [1] VLANs
+	elem := func(key shutKey) (nftables.SetElement, int) {
+		if key.vlan == 0 {
+			return ifindexElem(key.ifindex), 0
+		}
+		return shutVLANElem(key.ifindex, key.vlan), 1
+	}
+	for key := range want {
+		if !ks.shut[key] {
+			e, n := elem(key)
+			add[n] = append(add[n], e)
+		}
+	}
+	for key := range ks.shut {
+		if want[key] {
+			continue
+		}
+		p := s.ports[key.ifindex]
+		if p == nil || !s.enforced(p) || p.cfg.Violation != Shutdown || release[key] {
+			e, n := elem(key)
+			del[n] = append(del[n], e)
+		}
+	}
+	for n, set := range []*nftables.Set{shut, shutVLAN} {
+		if err := queueElems(k.conn, set, del[n], true); err != nil {
+			return err
+		}
+		if err := queueElems(k.conn, set, add[n], false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// growSets enlarges the sets of ports (and VLANs) whose maximum went up,
+// in a transaction of its own: the kernel checks added elements against
+// the size a set has before the transaction commits, so growing a set
+// and filling it in one transaction fails (ENFILE).
 func (k *kernel) growSets(s *state, ks kernelState) error {
 	grown := false
+	grow := func(name string, size int) error {
+		grown = true
+		if err := k.conn.AddSet(newSet(k.table, name, size), nil); err != nil {
+			return fmt.Errorf("portsec: queue growth of set %s: %w", name, err)
+		}
+		return nil
+	}
 	for i, p := range s.ports {
-		if size, ok := ks.sizes[i]; ok && s.enforced(p) && size < uint32(p.cfg.Maximum) {
-			if err := k.conn.AddSet(newSet(k.table, allowSetName(i), p.cfg.Maximum), nil); err != nil {
-				return fmt.Errorf("portsec: queue growth of set %s: %w", allowSetName(i), err)
+		if !s.enforced(p) {
+			continue
+		}
+		if size, ok := ks.sizes[i]; ok && size < uint32(p.cfg.Maximum) {
+			if err := grow(allowSetName(i), p.cfg.Maximum); err != nil {
+				return err
 			}
-			grown = true
+		}
+		for _, v := range p.limited() {
+			if size, ok := ks.vlanSizes[i][v]; ok && size < uint32(p.limits[v]) {
+				if err := grow(vlanSetName(i, v), p.limits[v]); err != nil {
+					return err
+				}
+			}
 		}
 	}
 	if !grown {
 		return nil
 	}
 	if err := k.conn.Flush(); err != nil {
-		return fmt.Errorf("portsec: grow allow sets of %s: %w", k.table.Name, err)
+		return fmt.Errorf("portsec: grow sets of %s: %w", k.table.Name, err)
 	}
 	return nil
 }
 
-// unshut lets frames of an err-disabled port through again.
-func (k *kernel) unshut(ifindex int) error {
-	if err := k.conn.SetDeleteElements(newShutSet(k.table), []nftables.SetElement{ifindexElem(ifindex)}); err != nil {
-		return fmt.Errorf("portsec: queue release of port %d: %w", ifindex, err)
+// unshut lets frames of an err-disabled port (vlan 0) or VLAN through again.
+func (k *kernel) unshut(key shutKey) error {
+	var err error
+	if key.vlan == 0 {
+		err = k.conn.SetDeleteElements(newShutSet(k.table), []nftables.SetElement{ifindexElem(key.ifindex)})
+	} else {
+		err = k.conn.SetDeleteElements(newShutVLANSet(k.table), []nftables.SetElement{shutVLANElem(key.ifindex, key.vlan)})
+	}
+	if err != nil {
+		return fmt.Errorf("portsec: queue release of port %d VLAN %d: %w", key.ifindex, key.vlan, err)
 	}
 	if err := k.conn.Flush(); err != nil && !errors.Is(err, unix.ENOENT) {
-		return fmt.Errorf("portsec: release port %d: %w", ifindex, err)
+		return fmt.Errorf("portsec: release port %d VLAN %d: %w", key.ifindex, key.vlan, err)
 	}
 	return nil
 }
@@ -421,9 +583,9 @@ func (k *kernel) remove() error {
 func compareMAC(a, b MAC) int { return slices.Compare(a[:], b[:]) }
 
 func uniqueElems(es []nftables.SetElement) []nftables.SetElement {
-	seen := map[MAC]bool{}
+	seen := map[string]bool{}
 	return slices.DeleteFunc(es, func(e nftables.SetElement) bool {
-		m := MAC(e.Key)
+		m := string(e.Key)
 		if seen[m] {
 			return true
 		}

@@ -3,6 +3,9 @@ package portsec
 import (
 	"fmt"
 	"net"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -117,16 +120,12 @@ type PortConfig struct {
 	// ShutdownTimeout is in minutes; 0 means a shut-down port stays down
 	// until it is disabled and enabled again.
 	ShutdownTimeout int
-	// AccessVLAN is the VLAN untagged frames belong to (entries carry it).
-	AccessVLAN uint16
-	// VoiceVLAN, when not 0, needs Maximum ≥ 2 (phone + PC).
-	VoiceVLAN uint16
 }
 
 // DefaultPortConfig is a port nobody configured: off, maximum 1, shutdown,
 // no aging (as on the switches the MIB comes from).
 func DefaultPortConfig() PortConfig {
-	return PortConfig{Maximum: 1, Violation: Shutdown, AgingType: AgingAbsolute, AccessVLAN: 1}
+	return PortConfig{Maximum: 1, Violation: Shutdown, AgingType: AgingAbsolute}
 }
 
 // Entry is one secure MAC address of a port.
@@ -143,10 +142,95 @@ type PortState struct {
 	Ifindex    int
 	Config     PortConfig
 	Status     PortStatus
-	Entries    []Entry // sorted by MAC
+	Entries    []Entry // sorted by MAC, then VLAN
 	Violations uint64  // since the port was last enabled
 	LastMAC    MAC     // the last offending source
 	LastVLAN   uint16
+	// VLANLimits are the per-VLAN maximums an administrator set
+	// (cpsIfMultiVlanTable); 0 means a VLAN row without a limit of its own.
+	VLANLimits map[uint16]int
+	// VLANs is the port's VLAN membership on the bridge.
+	VLANs Membership
+	// ShutVLANs are the VLANs err-disabled on the port ("shutdown vlan").
+	ShutVLANs []VLANShutdown
+	// ShutdownUntil is when an err-disabled port comes back (zero: only
+	// by disabling and enabling it).
+	ShutdownUntil time.Time
+}
+
+// VLANShutdown is one VLAN err-disabled on a multi-VLAN port.
+type VLANShutdown struct {
+	VLAN  uint16
+	Until time.Time // zero: until the port is disabled and enabled again
+}
+
+// Membership is what the bridge says about a port's VLANs. Untagged (and
+// priority-tagged) frames belong to PVID; tagged frames to their VLAN.
+type Membership struct {
+	// Filtering says the port's VLANs are known: the bridge filters VLANs
+	// (vlan_filtering), or they were declared (Options.PortVLANs, for
+	// kernels without bridge VLAN filtering). Tagged frames of VLANs the
+	// port does not carry are then dropped before port security looks at
+	// them. Without it every VLAN passes and untagged frames count as
+	// VLAN 1.
+	Filtering bool
+	// PVID is the VLAN of untagged frames (the access VLAN); 0 on a
+	// filtering port without one, whose untagged frames the bridge drops.
+	PVID uint16
+	// Tagged are the other VLANs the port carries, sorted.
+	Tagged []uint16
+}
+
+// UnfilteredMembership is a port of a bridge that does not filter VLANs.
+func UnfilteredMembership() Membership { return Membership{PVID: 1} }
+
+// Carries reports whether frames of vlan may enter the port.
+func (m Membership) Carries(vlan uint16) bool {
+	return !m.Filtering || vlan == m.PVID || slices.Contains(m.Tagged, vlan)
+}
+
+// MultiVLAN reports whether the port carries more than one VLAN (a trunk,
+// or an access port with a voice VLAN): violations of one VLAN's limit
+// shut that VLAN, not the port.
+func (m Membership) MultiVLAN() bool { return m.Filtering && len(m.Tagged)+min(int(m.PVID), 1) > 1 }
+
+// VoiceVLAN is the voice VLAN of an access port: a port with an access
+// VLAN (PVID) and exactly one tagged VLAN, as IOS "switchport access vlan
+// A; switchport voice vlan V" maps onto a Linux bridge. 0 otherwise.
+func (m Membership) VoiceVLAN() uint16 {
+	if m.Filtering && m.PVID != 0 && len(m.Tagged) == 1 {
+		return m.Tagged[0]
+	}
+	return 0
+}
+
+// ParsePortVLANs reads a declared membership, NAME=PVID[,VLAN...]: the
+// port's access VLAN (0: none) and the VLANs it carries tagged, e.g.
+// "p1=10,20" for access VLAN 10 with voice VLAN 20.
+func ParsePortVLANs(s string) (name string, m Membership, err error) {
+	name, list, ok := strings.Cut(s, "=")
+	if !ok || name == "" || list == "" {
+		return "", m, fmt.Errorf("portsec: %q is not NAME=PVID[,VLAN...]", s)
+	}
+	m.Filtering = true
+	for i, f := range strings.Split(list, ",") {
+		v, err := strconv.ParseUint(strings.TrimSpace(f), 10, 16)
+		if err != nil || v > 4094 || (v == 0 && i > 0) {
+			return "", Membership{}, fmt.Errorf("portsec: %q: VLAN %q outside 1..4094", s, f)
+		}
+		if i == 0 {
+			m.PVID = uint16(v)
+		} else if uint16(v) != m.PVID {
+			m.Tagged = append(m.Tagged, uint16(v))
+		}
+	}
+	slices.Sort(m.Tagged)
+	m.Tagged = slices.Compact(m.Tagged)
+	return name, m, nil
+}
+
+func (m Membership) equal(o Membership) bool {
+	return m.Filtering == o.Filtering && m.PVID == o.PVID && slices.Equal(m.Tagged, o.Tagged)
 }
 
 // Global holds the device-wide settings.

@@ -23,14 +23,14 @@ func TestSystemRulesetGolden(t *testing.T) {
 	c2.Sticky = true
 	c3 := secureConfig(4, Shutdown)
 	c3.AgingTime, c3.AgingType = 10, AgingAbsolute
-	r.apply(SetPort(p1, c1), SetPort(p2, c2), SetPort(p3, c3),
+	r.apply(SetPort(p1, c1), SetPort(p2, c2), SetPort(p3, c3), SetVLANLimit(p1, 1, 1),
 		AddStatic(p3, MAC{0x02, 0, 0, 0, 0, 0x33}, 0), AddStatic(p2, MAC{0x02, 0, 0, 0, 0, 0x22}, 0))
 
 	got := r.nft("list", "table", "bridge", DefaultTable)
 	names := strings.NewReplacer(
 		"_"+strconv.Itoa(p1)+" ", "_@P1@ ", "_"+strconv.Itoa(p2)+" ", "_@P2@ ", "_"+strconv.Itoa(p3)+" ", "_@P3@ ",
 		"_"+strconv.Itoa(p1)+"\"", "_@P1@\"", "_"+strconv.Itoa(p2)+"\"", "_@P2@\"", "_"+strconv.Itoa(p3)+"\"", "_@P3@\"",
-		"@allow_"+strconv.Itoa(p1)+" ", "@allow_@P1@ ", "@allow_"+strconv.Itoa(p2)+" ", "@allow_@P2@ ", "@allow_"+strconv.Itoa(p3)+" ", "@allow_@P3@ ",
+		"@allow_"+strconv.Itoa(p1)+" ", "@allow_@P1@ ", "vlan_"+strconv.Itoa(p1)+"_", "vlan_@P1@_", "@allow_"+strconv.Itoa(p2)+" ", "@allow_@P2@ ", "@allow_"+strconv.Itoa(p3)+" ", "@allow_@P3@ ",
 		"iif "+strconv.Itoa(p1)+" ", "iif @P1@ ", "iif "+strconv.Itoa(p2)+" ", "iif @P2@ ", "iif "+strconv.Itoa(p3)+" ", "iif @P3@ ",
 		"port_"+strconv.Itoa(p1)+"\n", "port_@P1@\n", "port_"+strconv.Itoa(p2)+"\n", "port_@P2@\n", "port_"+strconv.Itoa(p3)+"\n", "port_@P3@\n",
 	)

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
+	"time"
 )
 
 // Snapshot is what must survive the agent: settings, and the addresses
@@ -20,9 +23,21 @@ type Snapshot struct {
 
 // StoredPort is one port of a Snapshot.
 type StoredPort struct {
-	Ifindex int
-	Config  PortConfig
-	Entries []StoredEntry // static and sticky only
+	Ifindex    int
+	Config     PortConfig
+	Entries    []StoredEntry  // static and sticky only
+	VLANLimits map[uint16]int `json:",omitempty"`
+	// An err-disabled port stays so across a restart, and its recovery
+	// keeps its time.
+	Shutdown      bool             `json:",omitempty"`
+	ShutdownUntil time.Time        `json:",omitzero"`
+	ShutVLANs     []StoredVLANShut `json:",omitempty"`
+}
+
+// StoredVLANShut is a VLAN err-disabled on a port.
+type StoredVLANShut struct {
+	VLAN  uint16
+	Until time.Time `json:",omitzero"`
 }
 
 // StoredEntry is a static or sticky address.
@@ -115,12 +130,19 @@ func (f FileStore) Save(s Snapshot) error {
 // snapshot extracts what a Store keeps.
 func (s *state) snapshot() Snapshot {
 	snap := Snapshot{Global: s.global}
-	for i, p := range s.ports {
-		sp := StoredPort{Ifindex: i, Config: p.cfg}
-		for m, e := range p.entries {
-			if e.typ == Static || e.typ == Sticky {
-				sp.Entries = append(sp.Entries, StoredEntry{MAC: m.String(), VLAN: e.vlan, Type: e.typ})
+	for _, i := range slices.Sorted(maps.Keys(s.ports)) {
+		p := s.ports[i]
+		sp := StoredPort{Ifindex: i, Config: p.cfg, Shutdown: p.shutdown, ShutdownUntil: p.until}
+		if len(p.limits) > 0 {
+			sp.VLANLimits = maps.Clone(p.limits)
+		}
+		for _, a := range slices.SortedFunc(maps.Keys(p.entries), compareAddr) {
+			if e := p.entries[a]; e.typ == Static || e.typ == Sticky {
+				sp.Entries = append(sp.Entries, StoredEntry{MAC: a.mac.String(), VLAN: a.vlan, Type: e.typ})
 			}
+		}
+		for _, v := range slices.Sorted(maps.Keys(p.shutVLANs)) {
+			sp.ShutVLANs = append(sp.ShutVLANs, StoredVLANShut{VLAN: v, Until: p.shutVLANs[v]})
 		}
 		snap.Ports = append(snap.Ports, sp)
 	}
@@ -135,12 +157,20 @@ func stateFrom(snap Snapshot) (*state, error) {
 	for _, sp := range snap.Ports {
 		p := s.port(sp.Ifindex)
 		p.cfg = sp.Config
+		p.shutdown, p.until = sp.Shutdown, sp.ShutdownUntil
+		maps.Copy(p.limits, sp.VLANLimits)
+		for _, v := range sp.ShutVLANs {
+			p.shutVLANs[v.VLAN] = v.Until
+		}
 		for _, se := range sp.Entries {
 			m, err := ParseMAC(se.MAC)
 			if err != nil {
 				return nil, err
 			}
-			p.entries[m] = entry{vlan: se.VLAN, typ: se.Type}
+			if se.VLAN == 0 {
+				se.VLAN = 1 // written before entries carried their VLAN
+			}
+			p.entries[addr{m, se.VLAN}] = entry{typ: se.Type}
 		}
 	}
 	return s, nil

@@ -47,6 +47,15 @@ func run(args []string) error {
 	portsecOn := fs.Bool("portsec", false, "serve CISCO-PORT-SECURITY-MIB and enforce port security on the bridge ports of this namespace (nftables)")
 	portsecState := fs.String("portsec-state", "", "directory keeping port-security settings and sticky/static addresses (portsec.json, atomic writes); empty: memory only")
 	portsecMinute := fs.Duration("portsec-minute", time.Minute, "length of a port-security minute (aging, shutdown timeout); for tests only")
+	portVLANs := map[string]portsec.Membership{}
+	fs.Func("portsec-vlans", "NAME=PVID[,VLAN...]: a bridge port's access VLAN and tagged (voice, trunk) VLANs, for bridges without vlan_filtering (repeatable; e.g. p1=10,20)", func(v string) error {
+		name, m, err := portsec.ParsePortVLANs(v)
+		if err != nil {
+			return err
+		}
+		portVLANs[name] = m
+		return nil
+	})
 	ilbOn := fs.Bool("ilb", false, "serve TAPAGENT-ILB-MIB with the nftables load balancer of this namespace")
 	ilbState := fs.String("ilb-state", "/var/lib/tapagent/ilb", "directory of the load balancer's stored configuration")
 	if err := fs.Parse(args); err != nil {
@@ -103,7 +112,7 @@ func run(args []string) error {
 	engineCtx, stopEngine := context.WithCancel(context.Background())
 	defer stopEngine()
 	if *portsecOn {
-		closePortsec, err := startPortsec(engineCtx, sub, log, *portsecState, *portsecMinute)
+		closePortsec, err := startPortsec(engineCtx, sub, log, *portsecState, *portsecMinute, portVLANs)
 		if err != nil {
 			return err
 		}
@@ -153,8 +162,9 @@ func run(args []string) error {
 }
 
 // startPortsec runs the port-security engine and serves its MIB.
-func startPortsec(ctx context.Context, sub *agent.Subagent, log *logrus.Entry, stateDir string, minute time.Duration) (func(), error) {
-	opts := portsec.Options{Minute: minute, Log: log.WithField("component", "portsec")}
+func startPortsec(ctx context.Context, sub *agent.Subagent, log *logrus.Entry, stateDir string, minute time.Duration,
+	vlans map[string]portsec.Membership) (func(), error) {
+	opts := portsec.Options{Minute: minute, PortVLANs: vlans, Log: log.WithField("component", "portsec")}
 	if stateDir != "" {
 		opts.Store = portsec.FileStore{Path: filepath.Join(stateDir, "portsec.json")}
 	}

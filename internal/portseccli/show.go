@@ -21,6 +21,7 @@ const (
 	globalRoot = psRoot + ".1.1."
 	ifEntry    = psRoot + ".1.2.1.1."
 	macEntry   = psRoot + ".1.2.3.1."
+	multiEntry = psRoot + ".1.2.5.1." // cpsIfMultiVlanEntry
 	ifNameRoot = ".1.3.6.1.2.1.31.1.1.1.1"
 )
 
@@ -100,6 +101,14 @@ type Port struct {
 	LastMAC                   []byte
 	LastVLAN                  int
 	Static, StickyN, DynamicN int
+	// VLANs are the port's rows of cpsIfMultiVlanTable, by VLAN.
+	VLANs []VLANLimit
+}
+
+// VLANLimit is one cpsIfMultiVlanEntry: a VLAN's own maximum (0: none,
+// only the port's applies) and how many secure addresses it holds.
+type VLANLimit struct {
+	VLAN, Max, Count int
 }
 
 // Address is one cpsIfVlanSecureMacAddrEntry.
@@ -196,6 +205,7 @@ func Load(c snmpcli.Client, o snmpcli.Options) (*State, error) {
 		return ports[i]
 	}
 	addrs := map[string]*Address{}
+	vlans := map[[2]int]*VLANLimit{}
 	for _, v := range vars {
 		if s, ok := suffix(v.Name, globalRoot); ok && len(s) == 2 {
 			switch s[0] {
@@ -241,6 +251,21 @@ func Load(c snmpcli.Client, o snmpcli.Options) (*State, error) {
 			}
 			continue
 		}
+		if s, ok := suffix(v.Name, multiEntry); ok && len(s) == 3 {
+			key := [2]int{s[1], s[2]}
+			l := vlans[key]
+			if l == nil {
+				l = &VLANLimit{VLAN: s[2]}
+				vlans[key] = l
+			}
+			switch s[0] {
+			case 2:
+				l.Max = int(num(v))
+			case 3:
+				l.Count = int(num(v))
+			}
+			continue
+		}
 		if s, ok := suffix(v.Name, macEntry); ok && len(s) == 9 {
 			key := fmt.Sprint(s[1:])
 			a := addrs[key]
@@ -272,12 +297,22 @@ func Load(c snmpcli.Client, o snmpcli.Options) (*State, error) {
 			p.DynamicN++
 		}
 	}
+	for key, l := range vlans {
+		p := port(key[0])
+		p.VLANs = append(p.VLANs, *l)
+	}
+	for _, p := range ports {
+		sort.Slice(p.VLANs, func(i, j int) bool { return p.VLANs[i].VLAN < p.VLANs[j].VLAN })
+	}
 	sort.Slice(st.Addresses, func(i, j int) bool {
 		a, b := st.Addresses[i], st.Addresses[j]
 		if a.VLAN != b.VLAN {
 			return a.VLAN < b.VLAN
 		}
-		return string(a.MAC) < string(b.MAC)
+		if c := strings.Compare(string(a.MAC), string(b.MAC)); c != 0 {
+			return c < 0
+		}
+		return a.Ifindex < b.Ifindex
 	})
 	for _, v := range names {
 		if s, ok := suffix(v.Name, ifNameRoot+"."); ok && len(s) == 1 && ports[s[0]] != nil {
@@ -378,6 +413,31 @@ func printInterface(w io.Writer, p *Port) {
 	row("Sticky MAC Addresses", strconv.Itoa(p.StickyN))
 	row("Last Source Address:Vlan", fmt.Sprintf("%s:%d", ciscoMAC(p.LastMAC), p.LastVLAN))
 	row("Security Violation Count", strconv.FormatUint(p.ViolationCount, 10))
+	if !p.perVLAN() {
+		return
+	}
+	// Per-VLAN maximums (trunk and voice ports), as IOS's "vlan" view.
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Vlan    Maximum    Current     (Maximum - : only the port's maximum applies)")
+	fmt.Fprintln(w, "----    -------    -------")
+	for _, v := range p.VLANs {
+		limit := "-"
+		if v.Max > 0 {
+			limit = strconv.Itoa(v.Max)
+		}
+		fmt.Fprintf(w, "%4d    %7s    %7d\n", v.VLAN, limit, v.Count)
+	}
+}
+
+// perVLAN reports whether the port's VLANs are worth a table: several
+// VLANs hold addresses, or one has a maximum of its own.
+func (p *Port) perVLAN() bool {
+	for _, v := range p.VLANs {
+		if v.Max > 0 {
+			return true
+		}
+	}
+	return len(p.VLANs) > 1
 }
 
 func printAddresses(w io.Writer, st *State, ifindex int) {

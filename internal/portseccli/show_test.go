@@ -70,6 +70,7 @@ func fixtureAgent() *fakeAgent {
 		g(ifEntry+"18.3", 1),
 		i(macEntry+"3.3"+mac, 2), g(macEntry+"4.3"+mac, 0),
 		i(macEntry+"3.4.2.94.192.0.0.8.1", 1), g(macEntry+"4.4.2.94.192.0.0.8.1", 3),
+		g(multiEntry+"2.3.1", 0), g(multiEntry+"3.3.1", 1), g(multiEntry+"2.4.1", 0), g(multiEntry+"3.4.1", 1),
 		gosnmp.SnmpPDU{Name: ifNameRoot + ".3", Type: gosnmp.OctetString, Value: []byte("p1")},
 		gosnmp.SnmpPDU{Name: ifNameRoot + ".4", Type: gosnmp.OctetString, Value: []byte("p2")},
 	)
@@ -121,5 +122,77 @@ func TestUnknownInterface(t *testing.T) {
 		Dial: func(snmpcli.Options, int) (snmpcli.Client, func(), error) { return fixtureAgent(), func() {}, nil }}
 	if code := Run(env, []string{"-level", "noAuthNoPriv", "h", "admin", "interface", "p9"}); code != snmpcli.ExitUsage || !strings.Contains(errb.String(), "p9") {
 		t.Fatalf("exit %d, stderr %q: want a usage error naming p9", code, errb.String())
+	}
+}
+
+// show runs the command against agent and returns its lines with runs of
+// spaces collapsed.
+func show(t *testing.T, agent *fakeAgent, words ...string) []string {
+	t.Helper()
+	var out, errb bytes.Buffer
+	env := snmpcli.Env{Stdout: &out, Stderr: &errb, Getenv: func(string) string { return "" }, Tree: mibs.Tree,
+		Dial: func(snmpcli.Options, int) (snmpcli.Client, func(), error) { return agent, func() {}, nil }}
+	if code := Run(env, append([]string{"-level", "noAuthNoPriv", "127.0.0.1", "admin"}, words...)); code != snmpcli.ExitOK {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	var lines []string
+	for _, l := range strings.Split(out.String(), "\n") {
+		lines = append(lines, strings.Join(strings.Fields(l), " "))
+	}
+	return lines
+}
+
+// voiceAgent: p5 (ifindex 5) carries data VLAN 10 and voice VLAN 20.
+// 02:5e:c0:00:00:09 is secure in both VLANs (a PC behind a phone would
+// not be; a test of the same MAC twice), 02:5e:c0:00:00:0a in VLAN 20.
+// VLAN 10 has a maximum of 1, VLAN 20 none of its own.
+func voiceAgent() *fakeAgent {
+	a, b := ".2.94.192.0.0.9", ".2.94.192.0.0.10"
+	return newFakeAgent(
+		i(globalRoot+"1.0", 4096), i(globalRoot+"2.0", 3), i(globalRoot+"3.0", 1),
+		i(ifEntry+"1.5", 1), i(ifEntry+"2.5", 1), i(ifEntry+"3.5", 3), i(ifEntry+"4.5", 3), i(ifEntry+"8.5", 2),
+		g(ifEntry+"18.5", 10),
+		i(macEntry+"3.5"+a+".10", 2), g(macEntry+"4.5"+a+".10", 0),
+		i(macEntry+"3.5"+a+".20", 3), g(macEntry+"4.5"+a+".20", 0),
+		i(macEntry+"3.5"+b+".20", 1), g(macEntry+"4.5"+b+".20", 0),
+		g(multiEntry+"2.5.10", 1), g(multiEntry+"3.5.10", 1), i(multiEntry+"4.5.10", 0), i(multiEntry+"5.5.10", 1),
+		g(multiEntry+"2.5.20", 0), g(multiEntry+"3.5.20", 2), i(multiEntry+"4.5.20", 0), i(multiEntry+"5.5.20", 1),
+		gosnmp.SnmpPDU{Name: ifNameRoot + ".5", Type: gosnmp.OctetString, Value: []byte("p5")},
+	)
+}
+
+func TestPrintMultiVLAN(t *testing.T) {
+	for _, c := range []struct {
+		words []string
+		want  []string // in this order
+	}{
+		{[]string{"interface", "p5"}, []string{"Maximum MAC Addresses : 3", "Total MAC Addresses : 3",
+			"Configured MAC Addresses : 1", "Sticky MAC Addresses : 1", "Last Source Address:Vlan : -:10",
+			"Vlan Maximum Current (Maximum - : only the port's maximum applies)", "10 1 1", "20 - 2"}},
+		{[]string{"address"}, []string{"10 025e.c000.0009 SecureDynamic p5 -", "20 025e.c000.0009 SecureSticky p5 -",
+			"20 025e.c000.000a SecureConfigured p5 -", "Total Addresses: 3"}},
+		{nil, []string{"p5 3 3 0 Restrict"}},
+	} {
+		t.Run(strings.Join(c.words, " "), func(t *testing.T) {
+			lines := show(t, voiceAgent(), c.words...)
+			at := 0
+			for _, w := range c.want {
+				n := slices.Index(lines[at:], w)
+				if n < 0 {
+					t.Fatalf("output lacks %q after line %d:\n%s", w, at, strings.Join(lines, "\n"))
+				}
+				at += n + 1
+			}
+		})
+	}
+}
+
+// TestPrintSingleVLANPort: a port with addresses in one VLAN and no limit
+// of the VLAN's own shows no per-VLAN table.
+func TestPrintSingleVLANPort(t *testing.T) {
+	for _, l := range show(t, fixtureAgent(), "interface", "p1") {
+		if strings.HasPrefix(l, "Vlan") {
+			t.Fatalf("per-VLAN table on a single-VLAN port: %q", l)
+		}
 	}
 }

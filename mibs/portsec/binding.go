@@ -173,6 +173,10 @@ func (b *Binding) handle(ctx context.Context, ev psec.Event) bool {
 		b.log.WithFields(logrus.Fields{"ifindex": ev.Ifindex, "port": b.name(ev.Ifindex)}).Warn("port security: port err-disabled")
 	case psec.EventRecovered:
 		b.log.WithFields(logrus.Fields{"ifindex": ev.Ifindex, "port": b.name(ev.Ifindex)}).Info("port security: port recovered")
+	case psec.EventVLANShutdown:
+		b.vlanShutdown(ev)
+	case psec.EventVLANRecovered:
+		b.log.WithFields(logrus.Fields{"ifindex": ev.Ifindex, "port": b.name(ev.Ifindex), "vlan": ev.VLAN}).Info("port security: VLAN recovered")
 	}
 	return true
 }
@@ -208,7 +212,7 @@ func (b *Binding) syncLocked() error {
 		names[p.Ifindex] = p.Name
 		s, ok := byIndex[p.Ifindex]
 		if !ok {
-			s = psec.PortState{Ifindex: p.Ifindex, Config: psec.DefaultPortConfig()}
+			s = unconfigured(p.Ifindex)
 		}
 		idx := []agentx.Value{agentx.Integer(int32(p.Ifindex))}
 		vals := configValues(s.Config)
@@ -219,18 +223,22 @@ func (b *Binding) syncLocked() error {
 		for _, e := range s.Entries {
 			mac := agentx.OctetString(slices.Clone(e.MAC[:]))
 			vidx := []agentx.Value{idx[0], mac, agentx.Gauge32(uint32(e.VLAN))}
+			// The deprecated table has one row per MAC, whatever its VLANs.
 			midx := []agentx.Value{idx[0], mac}
-			uidx := []agentx.Value{idx[0], agentx.Gauge32(uint32(e.VLAN))}
 			wantVlanMAC[b.key(b.vlanMAC, vidx)] = true
 			wantMAC[b.key(b.mac, midx)] = true
-			wantMulti[b.key(b.multi, uidx)] = true
 			if err := b.ensureRow(b.vlanMAC, vidx, nil, table.Active); err != nil {
 				return err
 			}
 			if err := b.ensureRow(b.mac, midx, nil, table.Active); err != nil {
 				return err
 			}
-			if err := b.ensureRow(b.multi, uidx, map[uint32]agentx.Value{multiMax: agentx.Gauge32(0), multiClear: agentx.Integer(clearDone)}, table.Active); err != nil {
+		}
+		for _, v := range multiVLANs(s) {
+			uidx := []agentx.Value{idx[0], agentx.Gauge32(uint32(v))}
+			wantMulti[b.key(b.multi, uidx)] = true
+			vals := map[uint32]agentx.Value{multiMax: agentx.Gauge32(uint32(s.VLANLimits[v])), multiClear: agentx.Integer(clearDone)}
+			if err := b.ensureRow(b.multi, uidx, vals, table.Active); err != nil {
 				return err
 			}
 		}
@@ -253,6 +261,20 @@ func (b *Binding) syncLocked() error {
 	return nil
 }
 
+// multiVLANs are the rows of cpsIfMultiVlanTable for a port: the VLANs
+// with a limit of their own and the VLANs holding secure addresses.
+func multiVLANs(s psec.PortState) []uint16 {
+	var out []uint16
+	for v := range s.VLANLimits {
+		out = append(out, v)
+	}
+	for _, e := range s.Entries {
+		out = append(out, e.VLAN)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 func (b *Binding) key(t *table.Table, idx []agentx.Value) string {
 	k, _ := t.EncodeIndex(idx...)
 	return k.String()
@@ -262,7 +284,7 @@ func (b *Binding) key(t *table.Table, idx []agentx.Value) string {
 // there (nil values: any row will do).
 func (b *Binding) ensureRow(t *table.Table, idx []agentx.Value, vals map[uint32]agentx.Value, status table.RowStatus) error {
 	if r, ok := b.group.Row(t, idx...); ok {
-		if vals == nil || t == b.multi || sameValues(r.Values(), vals) {
+		if vals == nil || sameValues(r.Values(), vals) {
 			return nil
 		}
 	}
@@ -350,7 +372,13 @@ func (b *Binding) port(ifindex int) (portView, bool) {
 		}
 	}
 	// A port never configured: defaults, secure-down.
-	return portView{psec.PortState{Ifindex: ifindex, Config: psec.DefaultPortConfig(), Status: psec.StatusSecureDown}}, true
+	return portView{unconfigured(ifindex)}, true
+}
+
+// unconfigured is the state of a port the engine does not know yet.
+func unconfigured(ifindex int) psec.PortState {
+	return psec.PortState{Ifindex: ifindex, Config: psec.DefaultPortConfig(), Status: psec.StatusSecureDown,
+		VLANs: psec.UnfilteredMembership()}
 }
 
 func rowIfindex(r *table.Row) int { return int(r.Index[0].Int) }
@@ -383,12 +411,12 @@ func (b *Binding) lastMAC(r *table.Row) agentx.Value {
 
 func (b *Binding) lastVLAN(r *table.Row) agentx.Value {
 	p, ok := b.port(rowIfindex(r))
-	if !ok || p.state.LastVLAN == 0 {
-		// Nothing offended yet: the port's access VLAN.
-		if ok {
-			return agentx.Gauge32(uint32(max(p.state.Config.AccessVLAN, 1)))
-		}
+	switch {
+	case !ok:
 		return agentx.NoSuchInstance()
+	case p.state.LastVLAN == 0:
+		// Nothing offended yet: the port's access VLAN (VlanIndex has no 0).
+		return agentx.Gauge32(uint32(max(p.state.VLANs.PVID, 1)))
 	}
 	return agentx.Gauge32(uint32(p.state.LastVLAN))
 }

@@ -128,10 +128,28 @@ func (f *fixture) get(oid string) agentx.Value {
 }
 
 const (
-	cfgEntry  = "1.3.6.1.4.1.9.9.315.1.2.1.1."
-	vlanEntry = "1.3.6.1.4.1.9.9.315.1.2.3.1."
-	macEntry  = "1.3.6.1.4.1.9.9.315.1.2.2.1."
+	cfgEntry   = "1.3.6.1.4.1.9.9.315.1.2.1.1."
+	vlanEntry  = "1.3.6.1.4.1.9.9.315.1.2.3.1."
+	macEntry   = "1.3.6.1.4.1.9.9.315.1.2.2.1."
+	multiEntry = "1.3.6.1.4.1.9.9.315.1.2.5.1."
 )
+
+// update changes port 7 in the engine and syncs the rows.
+func (f *fixture) update(change func(*psec.PortState)) {
+	f.t.Helper()
+	f.eng.mu.Lock()
+	change(&f.eng.ports[0])
+	f.eng.mu.Unlock()
+	f.b.invalidate()
+	if err := f.b.Sync(); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// voicePort makes port 7 an access port in VLAN 10 with voice VLAN 20.
+func voicePort(p *psec.PortState) {
+	p.VLANs = psec.Membership{Filtering: true, PVID: 10, Tagged: []uint16{20}}
+}
 
 func vb(oid string, v agentx.Value) agentx.VarBind {
 	return agentx.VarBind{Name: agentx.MustParseOID(oid), Value: v}
@@ -192,7 +210,23 @@ func TestSetChangeSets(t *testing.T) {
 		{"PacketFence replace at maximum 1", []agentx.VarBind{
 			vb(vlanEntry+"5.7.2.0.0.0.0.10.1", agentx.Integer(6)),
 			vb(vlanEntry+"5.7.2.0.0.0.0.11.1", agentx.Integer(4))},
-			[]psec.Change{psec.RemoveAddress(7, macA), psec.AddStatic(7, macB, 1)}},
+			[]psec.Change{psec.RemoveAddress(7, macA, 1), psec.AddStatic(7, macB, 1)}},
+		{"deprecated table destroy removes the MAC in every VLAN", []agentx.VarBind{vb(macEntry+"4.7.2.0.0.0.0.10", agentx.Integer(6))},
+			[]psec.Change{psec.RemoveAddress(7, macA, 0)}},
+		{"per-VLAN limits created in one PDU", []agentx.VarBind{
+			vb(multiEntry+"5.7.10", agentx.Integer(4)),
+			vb(multiEntry+"5.7.20", agentx.Integer(4)), vb(multiEntry+"2.7.20", agentx.Gauge32(3))},
+			[]psec.Change{psec.SetVLANLimit(7, 10, 1), psec.SetVLANLimit(7, 20, 3)}},
+		{"maximum of an existing row", []agentx.VarBind{vb(multiEntry+"2.7.1", agentx.Gauge32(2))},
+			[]psec.Change{psec.SetVLANLimit(7, 1, 2)}},
+		{"clear one VLAN", []agentx.VarBind{vb(multiEntry+"4.7.1", agentx.Integer(clearDynamic))},
+			[]psec.Change{psec.ClearVLANAddresses(7, 1, psec.Dynamic)}},
+		{"destroy a VLAN row with its last address", []agentx.VarBind{
+			vb(multiEntry+"5.7.1", agentx.Integer(6)), vb(vlanEntry+"5.7.2.0.0.0.0.10.1", agentx.Integer(6))},
+			[]psec.Change{psec.RemoveAddress(7, macA, 1)}},
+		{"destroy a VLAN row after clearing the port", []agentx.VarBind{
+			vb(multiEntry+"5.7.1", agentx.Integer(6)), vb(cfgEntry+"14.7", agentx.Integer(clearAll))},
+			[]psec.Change{psec.ClearAddresses(7, 0)}},
 		{"deprecated table create", []agentx.VarBind{vb(macEntry+"4.8.2.0.0.0.0.11", agentx.Integer(4))},
 			[]psec.Change{psec.AddStatic(8, macB, 0)}},
 		{"globals in one change", []agentx.VarBind{
@@ -238,8 +272,21 @@ func TestSetErrors(t *testing.T) {
 		{"no flooding control", nil, []agentx.VarBind{vb(cfgEntry+"12.7", agentx.Integer(truthFalse))}, agentx.WrongValue, 1},
 		{"no config row", nil, []agentx.VarBind{vb(cfgEntry+"3.9", agentx.Integer(2))}, agentx.NoCreation, 1},
 		{"read-only status", nil, []agentx.VarBind{vb(cfgEntry+"2.7", agentx.Integer(1))}, agentx.NotWritable, 1},
-		{"per-VLAN limit", nil, []agentx.VarBind{vb("1.3.6.1.4.1.9.9.315.1.2.5.1.2.7.1", agentx.Gauge32(2))}, agentx.WrongValue, 1},
-		{"VLAN still in use", nil, []agentx.VarBind{vb("1.3.6.1.4.1.9.9.315.1.2.5.1.5.7.1", agentx.Integer(6))}, agentx.InconsistentValue, 1},
+		{"VLAN still in use", nil, []agentx.VarBind{vb(multiEntry+"5.7.1", agentx.Integer(6))}, agentx.InconsistentValue, 1},
+		{"VLAN still in use after clearing another type", nil, []agentx.VarBind{
+			vb(cfgEntry+"14.7", agentx.Integer(clearSticky)), vb(multiEntry+"5.7.1", agentx.Integer(6))}, agentx.InconsistentValue, 2},
+		{"VLAN limit below the VLAN's count", &psec.RuleError{Index: 0, Ifindex: 7, Field: psec.FieldVLANLimit, Kind: psec.Inconsistent},
+			[]agentx.VarBind{vb(multiEntry+"5.7.20", agentx.Integer(4)), vb(multiEntry+"2.7.20", agentx.Gauge32(0))}, agentx.InconsistentValue, 2},
+		{"VLAN limit from the default", &psec.RuleError{Index: 0, Ifindex: 7, Field: psec.FieldVLANLimit, Kind: psec.Inconsistent},
+			[]agentx.VarBind{vb(multiEntry+"5.7.20", agentx.Integer(4))}, agentx.InconsistentValue, 1},
+		{"VLAN the port does not carry", &psec.RuleError{Index: 0, Ifindex: 7, Field: psec.FieldVLAN, Kind: psec.Inconsistent},
+			[]agentx.VarBind{vb(multiEntry+"2.7.30", agentx.Gauge32(2)), vb(multiEntry+"5.7.10", agentx.Integer(4)),
+				vb(multiEntry+"5.7.30", agentx.Integer(4))}, agentx.InconsistentValue, 3},
+		{"VLAN limit too large", &psec.RuleError{Index: 0, Ifindex: 7, Field: psec.FieldVLANLimit, Kind: psec.WrongValue},
+			[]agentx.VarBind{vb(multiEntry+"2.7.1", agentx.Gauge32(1<<30))}, agentx.WrongValue, 1},
+		{"VLAN row by createAndWait", nil, []agentx.VarBind{vb(multiEntry+"5.7.20", agentx.Integer(5))}, agentx.WrongValue, 1},
+		{"VLAN row of no bridge port", nil, []agentx.VarBind{vb(multiEntry+"5.9.20", agentx.Integer(4))}, agentx.NoCreation, 1},
+		{"VLAN row beyond 4094", nil, []agentx.VarBind{vb(multiEntry+"5.7.5000", agentx.Integer(4))}, agentx.WrongValue, 1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			f := newFixture(t)
@@ -334,12 +381,158 @@ func TestViolationNotifications(t *testing.T) {
 }
 
 func TestVlanViolationNotification(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		vlans    psec.Membership
+		ev       psec.Event
+		vlanTrap bool
+		vlan     uint32
+	}{
+		{"single-VLAN port", psec.Membership{Filtering: true, PVID: 10}, psec.Event{VLAN: 10}, false, 0},
+		{"bridge without VLAN filtering", psec.UnfilteredMembership(), psec.Event{VLAN: 1}, false, 0},
+		{"voice port, data VLAN", psec.Membership{Filtering: true, PVID: 10, Tagged: []uint16{20}}, psec.Event{VLAN: 10}, true, 10},
+		{"voice port, untagged frame", psec.Membership{Filtering: true, PVID: 10, Tagged: []uint16{20}}, psec.Event{}, true, 10},
+		{"trunk", psec.Membership{Filtering: true, Tagged: []uint16{20, 30}}, psec.Event{VLAN: 30}, true, 30},
+		{"VLAN-only violation", psec.Membership{Filtering: true, PVID: 10}, psec.Event{VLAN: 10, VLANOnly: true}, true, 10},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.update(func(p *psec.PortState) { p.VLANs = c.vlans })
+			ev := c.ev
+			ev.Kind, ev.Ifindex, ev.MAC = psec.EventViolation, 7, macB
+			f.b.violation(context.Background(), ev)
+			vbs := <-f.traps.got
+			if !c.vlanTrap {
+				if !vbs[0].Value.OID.Equal(oidNotifViolation) {
+					t.Fatalf("notification %v, want cpsSecureMacAddrViolation", vbs)
+				}
+				return
+			}
+			want := []agentx.VarBind{
+				{Name: snmpTrapOID, Value: agentx.ObjectID(oidNotifVlanViolation)},
+				{Name: agentx.MustParseOID("1.3.6.1.2.1.31.1.1.1.1.7"), Value: agentx.OctetString([]byte("p1"))},
+				{Name: agentx.MustParseOID(cfgEntry + "18.7"), Value: agentx.Gauge32(c.vlan)},
+				{Name: agentx.MustParseOID(cfgEntry + "10.7"), Value: agentx.OctetString(macB[:])},
+			}
+			if !reflect.DeepEqual(vbs, want) {
+				t.Fatalf("notification %v, want %v", vbs, want)
+			}
+		})
+	}
+}
+
+func TestVLANShutdownSyslog(t *testing.T) {
 	f := newFixture(t)
-	f.b.violation(context.Background(), psec.Event{Kind: psec.EventViolation, Ifindex: 7, MAC: macB, VLAN: 20})
-	vbs := <-f.traps.got
-	if !vbs[0].Value.OID.Equal(oidNotifVlanViolation) || len(vbs) != 4 ||
-		!reflect.DeepEqual(vbs[2], agentx.VarBind{Name: agentx.MustParseOID(cfgEntry + "18.7"), Value: agentx.Gauge32(20)}) {
-		t.Fatalf("notification %v, want cpsIfVlanSecureMacAddrViolation with VLAN 20", vbs)
+	f.update(voicePort)
+	events := make(chan psec.Event, 2)
+	f.eng.events = events
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { f.b.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	events <- psec.Event{Kind: psec.EventVLANShutdown, Ifindex: 7, MAC: macB, VLAN: 20}
+	select {
+	case line := <-f.syslog:
+		want := "%PORT_SECURITY-2-PSECURE_VIOLATION_VLAN: Security violation on port p1 due to MAC address 0200.0000.000b on VLAN 20"
+		if line != want {
+			t.Fatalf("syslog %q, want %q", line, want)
+		}
+	case <-time.After(2 * time.Second):
+		t.Fatal("no syslog line for a VLAN shutdown")
+	}
+	if len(f.traps.got) != 0 {
+		t.Fatal("a VLAN shutdown is not a notification of its own")
+	}
+}
+
+// TestMultiVlanRows: rows are the VLANs with a limit and those holding
+// addresses; the maximum reads the engine's limit; the same MAC in two
+// VLANs is two rows of the VLAN table and one of the deprecated table.
+func TestMultiVlanRows(t *testing.T) {
+	f := newFixture(t)
+	f.update(func(p *psec.PortState) {
+		voicePort(p)
+		p.VLANLimits = map[uint16]int{10: 1, 20: 0, 30: 4}
+		p.Entries = []psec.Entry{{MAC: macA, VLAN: 10, Type: psec.Dynamic}, {MAC: macA, VLAN: 20, Type: psec.Static},
+			{MAC: macB, VLAN: 20, Type: psec.Sticky}}
+	})
+	for _, c := range []struct {
+		oid  string
+		want agentx.Value
+	}{
+		{multiEntry + "2.7.10", agentx.Gauge32(1)},
+		{multiEntry + "3.7.10", agentx.Gauge32(1)},
+		{multiEntry + "2.7.20", agentx.Gauge32(0)}, // a row without a limit of its own
+		{multiEntry + "3.7.20", agentx.Gauge32(2)},
+		{multiEntry + "2.7.30", agentx.Gauge32(4)}, // a limit, no addresses yet
+		{multiEntry + "3.7.30", agentx.Gauge32(0)},
+		{multiEntry + "4.7.30", agentx.Integer(clearDone)},
+		{multiEntry + "5.7.30", agentx.Integer(1)},
+		{multiEntry + "2.7.1", agentx.NoSuchInstance()}, // macA left VLAN 1
+		{vlanEntry + "3.7.2.0.0.0.0.10.10", agentx.Integer(2)},
+		{vlanEntry + "3.7.2.0.0.0.0.10.20", agentx.Integer(1)},
+		{macEntry + "2.7.2.0.0.0.0.10", agentx.Integer(2)}, // its first VLAN
+		{macEntry + "2.7.2.0.0.0.0.11", agentx.Integer(2)},
+		{cfgEntry + "4.7", agentx.Integer(3)},
+		{cfgEntry + "18.7", agentx.Gauge32(1)}, // the last violation's VLAN
+	} {
+		if got := f.get(c.oid); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("GET %s = %v, want %v", c.oid, got, c.want)
+		}
+	}
+	if n := len(f.b.Group().Rows(f.b.mac)); n != 2 {
+		t.Errorf("%d rows in cpsSecureMacAddressTable, want one per MAC (2)", n)
+	}
+	// The engine's limit changes and goes: the row follows.
+	f.update(func(p *psec.PortState) { p.VLANLimits = map[uint16]int{10: 2} })
+	if got := f.get(multiEntry + "2.7.10"); !reflect.DeepEqual(got, agentx.Gauge32(2)) {
+		t.Errorf("maximum %v after the engine's change, want 2", got)
+	}
+	if got := f.get(multiEntry + "2.7.30"); got.Type != agentx.TypeNoSuchInstance {
+		t.Errorf("row of a removed limit without addresses still there: %v", got)
+	}
+}
+
+func TestLastVLANWithoutViolation(t *testing.T) {
+	f := newFixture(t)
+	f.update(func(p *psec.PortState) { voicePort(p); p.LastVLAN = 0 })
+	if got := f.get(cfgEntry + "18.7"); !reflect.DeepEqual(got, agentx.Gauge32(10)) {
+		t.Errorf("cpsIfSecureLastMacAddrVlanId %v before any violation, want the PVID 10", got)
+	}
+	f.update(func(p *psec.PortState) { p.VLANs = psec.Membership{Filtering: true, Tagged: []uint16{20, 30}} })
+	if got := f.get(cfgEntry + "18.7"); !reflect.DeepEqual(got, agentx.Gauge32(1)) {
+		t.Errorf("cpsIfSecureLastMacAddrVlanId %v on a trunk without PVID, want 1", got)
+	}
+}
+
+// TestUndoRestoresVLANLimits: UndoSet puts back the configuration, the
+// per-VLAN limits and the static addresses the PDU changed.
+func TestUndoRestoresVLANLimits(t *testing.T) {
+	f := newFixture(t)
+	f.update(func(p *psec.PortState) {
+		voicePort(p)
+		p.VLANLimits = map[uint16]int{10: 2}
+		p.Entries = append(p.Entries, psec.Entry{MAC: macB, VLAN: 10, Type: psec.Static})
+	})
+	before := f.eng.ports[0]
+	tx, serr := f.b.Handler().TestSet([]agent.SetVarBind{
+		{Index: 1, VarBind: vb(multiEntry+"2.7.10", agentx.Gauge32(1))},
+		{Index: 2, VarBind: vb(multiEntry+"5.7.20", agentx.Integer(4))},
+		{Index: 3, VarBind: vb(cfgEntry+"3.7", agentx.Integer(3))}})
+	if serr != nil {
+		t.Fatal(serr)
+	}
+	defer tx.Cleanup()
+	if serr := tx.Commit(); serr != nil {
+		t.Fatal(serr)
+	}
+	if serr := tx.Undo(); serr != nil {
+		t.Fatal(serr)
+	}
+	want := []psec.Change{psec.ClearAddresses(7, psec.Static), psec.SetPort(7, before.Config),
+		psec.RemoveVLANLimit(7, 20), psec.SetVLANLimit(7, 10, 2), psec.AddStatic(7, macB, 10)}
+	if len(f.eng.applied) != 2 || !reflect.DeepEqual(f.eng.applied[1], want) {
+		t.Fatalf("applied %+v, want the undo %+v", f.eng.applied, want)
 	}
 }
 

@@ -3,6 +3,9 @@ package portsec
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"math"
+	"slices"
 
 	"tapagent/agent/agentx"
 	"tapagent/agent/table"
@@ -102,7 +105,7 @@ func (b *Binding) plan(tx *table.Tx) (*plan, error) {
 		if s, ok := p.before[ifindex]; ok {
 			return s
 		}
-		return psec.PortState{Ifindex: ifindex, Config: psec.DefaultPortConfig(), Status: psec.StatusSecureDown}
+		return unconfigured(ifindex)
 	}
 
 	// Global settings: one SetGlobal carrying every scalar of the PDU.
@@ -145,7 +148,7 @@ func (b *Binding) plan(tx *table.Tx) (*plan, error) {
 				return nil, err
 			}
 		case b.multi:
-			if err := b.planMulti(p, ch, current); err != nil {
+			if err := b.planMulti(p, tx, ch, current); err != nil {
 				return nil, err
 			}
 		}
@@ -232,13 +235,15 @@ func clearType(v int64) (psec.EntryType, bool) {
 }
 
 // planAddress maps a row of either address table: createAndGo adds a
-// static address, destroy removes an address of any type.
+// static address (in the PVID for the deprecated VLAN-less table),
+// destroy removes an address of any type: that (MAC, VLAN), or the MAC in
+// every VLAN for the deprecated table.
 func (b *Binding) planAddress(p *plan, tx *table.Tx, ch *table.Change, current func(int) psec.PortState) error {
 	status := ch.Table.Status
 	ifindex := int(ch.Index[0].Int)
 	var mac psec.MAC
 	copy(mac[:], ch.Index[1].Bytes)
-	var vlan uint16
+	var vlan uint16 // 0: every VLAN of the MAC (deprecated table)
 	if ch.Table == b.vlanMAC {
 		if ch.Index[2].Uint > 4094 {
 			return wrongValue(ch, status, "VLAN %d outside 1..4094", ch.Index[2].Uint)
@@ -254,14 +259,14 @@ func (b *Binding) planAddress(p *plan, tx *table.Tx, ch *table.Change, current f
 				Err: fmt.Errorf("ifIndex %d is not a bridge port", ifindex)}
 		}
 		if ch.Old != nil {
-			p.add(psec.RemoveAddress(ifindex, mac), origin{ch: ch, column: status})
+			p.add(psec.RemoveAddress(ifindex, mac, vlan), origin{ch: ch, column: status})
 		}
 		p.add(psec.AddStatic(ifindex, mac, vlan), origin{ch: ch, column: status})
 	case ch.Destroyed():
 		for _, e := range current(ifindex).Entries {
 			// Gone already (aged, flushed): destroying it is done.
 			if e.MAC == mac && (vlan == 0 || e.VLAN == vlan) {
-				p.add(psec.RemoveAddress(ifindex, mac), origin{ch: ch, column: status})
+				p.add(psec.RemoveAddress(ifindex, mac, vlan), origin{ch: ch, column: status})
 				break
 			}
 		}
@@ -269,41 +274,108 @@ func (b *Binding) planAddress(p *plan, tx *table.Tx, ch *table.Change, current f
 	return nil
 }
 
-// planMulti handles cpsIfMultiVlanTable: rows come from the addresses;
-// clearing removes the VLAN's addresses of a type; per-VLAN limits other
-// than "none" are refused (the engine bounds ports only).
-func (b *Binding) planMulti(p *plan, ch *table.Change, current func(int) psec.PortState) error {
+// planMulti handles cpsIfMultiVlanTable. createAndGo sets a limit for the
+// VLAN (DEFVAL 1 unless the PDU gives the maximum), writing the maximum of
+// a row sets the limit, destroy removes it (refused while the VLAN still
+// holds addresses after the PDU: the row would come back at once), and
+// the clear column removes the VLAN's addresses of a type.
+func (b *Binding) planMulti(p *plan, tx *table.Tx, ch *table.Change, current func(int) psec.PortState) error {
 	ifindex := int(ch.Index[0].Int)
-	vlan := ch.Index[1].Uint
-	var inVLAN []psec.Entry
-	for _, e := range current(ifindex).Entries {
-		if uint64(e.VLAN) == vlan {
-			inVLAN = append(inVLAN, e)
-		}
+	if ch.Index[1].Uint > 4094 {
+		return wrongValue(ch, multiStatus, "VLAN %d outside 1..4094", ch.Index[1].Uint)
 	}
+	vlan := uint16(ch.Index[1].Uint)
+	cur := current(ifindex)
 	switch {
 	case ch.Op == table.CreateAndWait || ch.Op == table.NotInService:
 		return wrongValue(ch, multiStatus, "only createAndGo, active and destroy are supported")
-	case ch.Created():
-		return inconsistent(ch, multiStatus, "per-VLAN limits are not supported; rows appear with the VLAN's first secure address")
 	case ch.Destroyed():
-		if len(inVLAN) > 0 {
-			return inconsistent(ch, multiStatus, "VLAN %d still holds %d secure addresses", vlan, len(inVLAN))
+		if n := b.heldAfter(tx, cur, vlan); n > 0 {
+			return inconsistent(ch, multiStatus, "VLAN %d still holds %d secure addresses", vlan, n)
+		}
+		if _, ok := cur.VLANLimits[vlan]; ok {
+			p.add(psec.RemoveVLANLimit(ifindex, vlan), origin{ch: ch, column: multiStatus})
 		}
 		return nil
-	}
-	if ch.New.Uint(multiMax) != 0 {
-		return wrongValue(ch, multiMax, "per-VLAN limits are not supported (0: the port's limit applies)")
+	case ch.Created():
+		if _, ok := tx.Lookup(b.config, ch.Index[0]); !ok {
+			return &table.CheckError{Status: agentx.NoCreation, Table: ch.Table, Index: ch.Index, Column: multiStatus,
+				Err: fmt.Errorf("ifIndex %d is not a bridge port", ifindex)}
+		}
+		p.add(psec.SetVLANLimit(ifindex, vlan, vlanLimit(ch.New)), origin{ch: ch, column: multiStatus})
+	case ch.WasSet(multiMax):
+		p.add(psec.SetVLANLimit(ifindex, vlan, vlanLimit(ch.New)), origin{ch: ch, column: multiMax})
 	}
 	if v := ch.New.Int(multiClear); ch.WasSet(multiClear) && v != clearDone {
+		t, _ := clearType(v)
+		p.add(psec.ClearVLANAddresses(ifindex, vlan, t), origin{ch: ch, column: multiClear})
+	}
+	return nil
+}
+
+// vlanLimit reads cpsIfMultiVlanMaxSecureMacAddr; values beyond what an
+// int holds stay out of range for the engine.
+func vlanLimit(r *table.Row) int {
+	return int(min(r.Uint(multiMax), math.MaxInt32))
+}
+
+// heldAfter counts the addresses the port holds in vlan after the PDU,
+// as far as the PDU's own address rows and clears tell (the engine's
+// learning in between is not foreseen).
+func (b *Binding) heldAfter(tx *table.Tx, cur psec.PortState, vlan uint16) int {
+	held := map[psec.MAC]psec.EntryType{}
+	for _, e := range cur.Entries {
+		if e.VLAN == vlan {
+			held[e.MAC] = e.Type
+		}
+	}
+	clearOf := func(v int64) {
+		if v == clearDone {
+			return
+		}
 		t, all := clearType(v)
-		for _, e := range inVLAN {
-			if all || e.Type == t {
-				p.add(psec.RemoveAddress(ifindex, e.MAC), origin{ch: ch, column: multiClear})
+		for m, et := range held {
+			if all || et == t {
+				delete(held, m)
 			}
 		}
 	}
-	return nil
+	for _, sc := range tx.Scalars {
+		if sc.Scalar == b.scClear {
+			clearOf(sc.New.Int)
+		}
+	}
+	for _, ch := range tx.Changes {
+		if int(ch.Index[0].Int) != cur.Ifindex {
+			continue
+		}
+		switch ch.Table {
+		case b.vlanMAC, b.mac:
+			var mac psec.MAC
+			copy(mac[:], ch.Index[1].Bytes)
+			in := cur.VLANs.PVID == vlan // the deprecated table's VLAN
+			if ch.Table == b.vlanMAC {
+				in = ch.Index[2].Uint == uint64(vlan)
+			}
+			switch {
+			case ch.Destroyed() && (in || ch.Table == b.mac):
+				delete(held, mac)
+			case ch.Created() && in:
+				held[mac] = psec.Static
+			}
+		case b.config:
+			if ch.New == nil {
+				continue
+			}
+			if ch.WasSet(ifClear) {
+				clearOf(ch.New.Int(ifClear))
+			}
+			if ch.WasSet(ifClearAll) && ch.New.Int(ifClearAll) == truthTrue {
+				clearOf(clearAll)
+			}
+		}
+	}
+	return len(held)
 }
 
 // mapRuleError turns an engine verdict into a CheckError on the varbind
@@ -325,43 +397,63 @@ func (p *plan) mapRuleError(err error) error {
 		return &table.CheckError{Status: status, Scalar: o.sc.Scalar, Err: err}
 	}
 	col := o.column
-	if o.ch.Table.Status == 0 { // cpsIfConfigTable: the column the rule names
-		if c, ok := fieldColumns[re.Field]; ok && o.ch.WasSet(c) {
-			col = c
-		}
+	// The column the rule names, when the PDU set it.
+	if c, ok := fieldColumns[o.ch.Table.Name][re.Field]; ok && o.ch.WasSet(c) {
+		col = c
 	}
 	return &table.CheckError{Status: status, Table: o.ch.Table, Index: o.ch.Index, Column: col, Err: err}
 }
 
-var fieldColumns = map[string]uint32{
-	"Maximum": ifMax, "Violation": ifViolationAction, "AgingTime": ifAgingTime, "AgingType": ifAgingType,
-	"ShutdownTimeout": ifShutdownTimeout, "VoiceVLAN": ifMax, "AccessVLAN": ifMax,
+// fieldColumns maps a RuleError's Field to a column, per table.
+var fieldColumns = map[string]map[string]uint32{
+	configTableName: {
+		"Maximum": ifMax, "Violation": ifViolationAction, "AgingTime": ifAgingTime, "AgingType": ifAgingType,
+		"ShutdownTimeout": ifShutdownTimeout,
+	},
+	multiTableName: {
+		psec.FieldVLANLimit: multiMax, psec.FieldVLAN: multiStatus,
+	},
 }
 
 // inverse is the change set that takes the engine back to p.before (as
-// far as configuration and static addresses go).
+// far as configuration, per-VLAN limits and static addresses go).
 func (p *plan) inverse() []psec.Change {
 	var out []psec.Change
-	touched := map[int]bool{}
+	touched := map[int]map[uint16]bool{} // port → VLANs whose limit the PDU may have changed
 	globalChanged := false
 	for _, o := range p.origins {
 		switch {
 		case o.sc != nil:
 			globalChanged = true
 		case o.ch != nil:
-			touched[int(o.ch.Index[0].Int)] = true
+			ifindex := int(o.ch.Index[0].Int)
+			if touched[ifindex] == nil {
+				touched[ifindex] = map[uint16]bool{}
+			}
+			if o.ch.Table.Name == multiTableName {
+				touched[ifindex][uint16(o.ch.Index[1].Uint)] = true
+			}
 		}
 	}
 	if globalChanged {
 		out = append(out, psec.SetGlobal(p.global))
 	}
-	for ifindex := range touched {
+	for _, ifindex := range slices.Sorted(maps.Keys(touched)) {
 		before, ok := p.before[ifindex]
 		if !ok {
-			before = psec.PortState{Config: psec.DefaultPortConfig()}
+			before = unconfigured(ifindex)
 		}
-		// Remove what the PDU may have added, then restore config and statics.
+		// Remove what the PDU may have added, then restore config, limits
+		// and statics.
 		out = append(out, psec.ClearAddresses(ifindex, psec.Static), psec.SetPort(ifindex, before.Config))
+		for _, v := range slices.Sorted(maps.Keys(touched[ifindex])) {
+			if _, had := before.VLANLimits[v]; !had {
+				out = append(out, psec.RemoveVLANLimit(ifindex, v))
+			}
+		}
+		for _, v := range slices.Sorted(maps.Keys(before.VLANLimits)) {
+			out = append(out, psec.SetVLANLimit(ifindex, v, before.VLANLimits[v]))
+		}
 		for _, e := range before.Entries {
 			if e.Type == psec.Static {
 				out = append(out, psec.AddStatic(ifindex, e.MAC, e.VLAN))

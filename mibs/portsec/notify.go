@@ -45,10 +45,9 @@ func (k *bucket) allow(rate int, now time.Time) bool {
 // produce no events at all; shutdown ports report the frame that shut
 // them down.
 func (b *Binding) violation(ctx context.Context, ev psec.Event) {
-	name := b.name(ev.Ifindex)
-	if name == "" {
-		name = fmt.Sprintf("ifindex %d", ev.Ifindex)
-	}
+	name := b.portName(ev.Ifindex)
+	p, _ := b.port(ev.Ifindex)
+	vlan := eventVLAN(ev, p.state)
 	now := time.Now()
 	g, err := b.eng.Global()
 	if err != nil {
@@ -61,7 +60,7 @@ func (b *Binding) violation(ctx context.Context, ev psec.Event) {
 	b.mu.Unlock()
 	if logOK {
 		b.opts.Syslog(fmt.Sprintf("%%PORT_SECURITY-2-PSECURE_VIOLATION: Security violation occurred, caused by MAC address %s on port %s (VLAN %d).",
-			ciscoMAC(ev.MAC), name, ev.VLAN))
+			ciscoMAC(ev.MAC), name, vlan))
 	}
 	if !notifyOK || b.opts.Notifier == nil {
 		return
@@ -71,10 +70,11 @@ func (b *Binding) violation(ctx context.Context, ev psec.Event) {
 	ifName := agentx.VarBind{Name: oidIfName.Append(idx), Value: agentx.OctetString([]byte(name))}
 	trap := oidNotifViolation
 	vbs := []agentx.VarBind{{Name: oidIfIndex.Append(idx), Value: agentx.Integer(int32(ev.Ifindex))}, ifName, mac}
-	if p, ok := b.port(ev.Ifindex); ok && ev.VLAN != 0 && (ev.VLAN != p.state.Config.AccessVLAN || p.state.Config.VoiceVLAN != 0) {
-		// A multi-VLAN port: the VLAN travels with the notification.
+	if ev.VLANOnly || p.state.VLANs.MultiVLAN() {
+		// A multi-VLAN port, or one VLAN's own limit: the VLAN travels
+		// with the notification.
 		trap = oidNotifVlanViolation
-		vbs = []agentx.VarBind{ifName, {Name: b.config.Entry.Append(ifLastVLAN, idx), Value: agentx.Gauge32(uint32(ev.VLAN))}, mac}
+		vbs = []agentx.VarBind{ifName, {Name: b.config.Entry.Append(ifLastVLAN, idx), Value: agentx.Gauge32(uint32(vlan))}, mac}
 	}
 	all := append([]agentx.VarBind{{Name: snmpTrapOID, Value: agentx.ObjectID(trap)}}, vbs...)
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
@@ -82,6 +82,35 @@ func (b *Binding) violation(ctx context.Context, ev psec.Event) {
 	if err := b.opts.Notifier.Notify(ctx, all); err != nil {
 		b.log.WithError(err).Warn("port security: violation notification not sent")
 	}
+}
+
+// vlanShutdown logs one VLAN of a multi-VLAN port err-disabled, as IOS
+// words it (one line per shutdown: not rate-capped).
+func (b *Binding) vlanShutdown(ev psec.Event) {
+	name := b.portName(ev.Ifindex)
+	p, _ := b.port(ev.Ifindex)
+	vlan := eventVLAN(ev, p.state)
+	b.log.WithFields(logrus.Fields{"ifindex": ev.Ifindex, "port": name, "vlan": vlan}).Warn("port security: VLAN err-disabled")
+	b.opts.Syslog(fmt.Sprintf("%%PORT_SECURITY-2-PSECURE_VIOLATION_VLAN: Security violation on port %s due to MAC address %s on VLAN %d",
+		name, ciscoMAC(ev.MAC), vlan))
+}
+
+// eventVLAN is the VLAN of an event; untagged frames belong to the
+// port's PVID (VLAN 1 on a bridge that does not filter VLANs).
+func eventVLAN(ev psec.Event, s psec.PortState) uint16 {
+	if ev.VLAN != 0 {
+		return ev.VLAN
+	}
+	return max(s.VLANs.PVID, 1)
+}
+
+// portName is the port's name, or its ifindex when the port listing
+// does not know it.
+func (b *Binding) portName(ifindex int) string {
+	if name := b.name(ifindex); name != "" {
+		return name
+	}
+	return fmt.Sprintf("ifindex %d", ifindex)
 }
 
 // ciscoMAC writes a MAC the way IOS logs it: 0200.5e00.0001.

@@ -73,6 +73,12 @@ const (
 	maxRemainAgeMinute = 1440
 )
 
+// Table names the rule-error mapping keys on.
+const (
+	configTableName = "cpsIfConfigTable"
+	multiTableName  = "cpsIfMultiVlanTable"
+)
+
 var (
 	ifIndexPart = table.IndexPart{Name: "ifIndex", Syntax: table.InterfaceIndex()}
 	// VlanIndex (Q-BRIDGE-MIB) is Unsigned32 (1..4094 | 4096..4294967295).
@@ -96,7 +102,7 @@ func gaugeValue(v uint64) *agentx.Value {
 // computed from the engine at read time.
 func (b *Binding) newConfigTable() *table.Table {
 	return &table.Table{
-		Name:  "cpsIfConfigTable",
+		Name:  configTableName,
 		Entry: ifObjects.Append(1, 1),
 		Index: []table.IndexPart{ifIndexPart},
 		Columns: []table.Column{
@@ -174,12 +180,13 @@ func (b *Binding) newMACTable() *table.Table {
 	}
 }
 
-// newMultiVlanTable declares cpsIfMultiVlanTable. The engine bounds ports,
-// not VLANs: rows list the VLANs a port holds addresses in, a limit of 0
-// ("none of its own") is the only one accepted.
+// newMultiVlanTable declares cpsIfMultiVlanTable: per port, the VLANs with
+// a limit of their own and the VLANs holding secure addresses. The
+// maximum and clear columns are stored (sync keeps the maximum equal to
+// the engine's limit, 0 without one, and the clear column at done).
 func (b *Binding) newMultiVlanTable() *table.Table {
 	return &table.Table{
-		Name:  "cpsIfMultiVlanTable",
+		Name:  multiTableName,
 		Entry: ifObjects.Append(5, 1),
 		Index: []table.IndexPart{ifIndexPart, {Name: "cpsIfMultiVlanIndex", Syntax: vlanIndexSyntax}},
 		Columns: []table.Column{
