@@ -156,6 +156,14 @@ func (e *Engine) start() error {
 		cancel()
 		return err
 	}
+	if ks.legacy {
+		// Addresses keyed by MAC only (an older agent): the table is
+		// rebuilt in one transaction with what was adopted from it (its
+		// addresses and err-disabled ports; the violation counters
+		// start again).
+		e.opts.Log.Info("portsec: rebuilding a table of MAC-only sets with MAC . VLAN keys")
+		ks, e.k.rebuild = emptyKernelState(), true
+	}
 	if err := e.k.sync(e.s, ks, nil, nil, now); err != nil {
 		cancel()
 		e.nf.Close()
@@ -620,6 +628,9 @@ func (e *Engine) adopt(ks kernelState, now time.Time) {
 			continue
 		}
 		for a, left := range have {
+			if a.vlan == 0 { // a legacy table's MAC-only key
+				a.vlan = max(p.untaggedVLAN(), 1)
+			}
 			en, ok := p.entries[a]
 			if !ok {
 				en = entry{typ: Dynamic}

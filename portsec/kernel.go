@@ -38,6 +38,9 @@ type kernel struct {
 	table  *nftables.Table
 	group  uint16
 	minute time.Duration
+	// rebuild makes the next sync delete the table first, in the same
+	// transaction (a legacy table's sets cannot change their keys).
+	rebuild bool
 }
 
 func newKernel(netnsFd int, table string, group uint16, minute time.Duration) (*kernel, error) {
@@ -132,13 +135,20 @@ type kernelState struct {
 	vlanSizes map[int]map[uint16]uint32
 	secure    kernelElems
 	shut      map[shutKey]bool // ports (vlan 0) and VLANs the kernel err-disabled
+	// legacy: the table was written by an agent that keyed addresses by
+	// MAC only (VLAN 0 here); it is rebuilt, not updated.
+	legacy bool
+}
+
+func emptyKernelState() kernelState {
+	return kernelState{ports: map[int]kernelElems{}, sizes: map[int]uint32{}, vlans: map[int]map[uint16]kernelElems{},
+		vlanSizes: map[int]map[uint16]uint32{}, secure: kernelElems{}, shut: map[shutKey]bool{}}
 }
 
 // read lists the table's sets and their elements. A missing table is an
 // empty state, not an error.
 func (k *kernel) read() (kernelState, error) {
-	ks := kernelState{ports: map[int]kernelElems{}, sizes: map[int]uint32{}, vlans: map[int]map[uint16]kernelElems{},
-		vlanSizes: map[int]map[uint16]uint32{}, secure: kernelElems{}, shut: map[shutKey]bool{}}
+	ks := emptyKernelState()
 	tables, err := k.conn.ListTablesOfFamily(nftables.TableFamilyBridge)
 	if err != nil {
 		return ks, fmt.Errorf("portsec: list bridge tables: %w", err)
@@ -201,7 +211,13 @@ func (k *kernel) read() (kernelState, error) {
 		for _, e := range elems {
 			if a, ok := keyAddr(e.Key); ok {
 				into[a] = e.Expires
+			} else if len(e.Key) == len(MAC{}) {
+				into[addr{mac: MAC(e.Key)}] = e.Expires
+				ks.legacy = true
 			}
+		}
+		if s.KeyType.Bytes == uint32(len(MAC{})) {
+			ks.legacy = true
 		}
 	}
 	return ks, nil
@@ -266,6 +282,9 @@ func (k *kernel) sync(s *state, ks kernelState, drop map[int][]addr, release map
 		return err
 	}
 	c, t := k.conn, k.table
+	if k.rebuild {
+		c.DelTable(t)
+	}
 	c.AddTable(t)
 	secure := newSet(t, secureSetName, secureSetSize)
 	shut, shutVLAN := newShutSet(t), newShutVLANSet(t)
@@ -407,6 +426,7 @@ func (k *kernel) sync(s *state, ks kernelState, drop map[int][]addr, release map
 	if err := c.Flush(); err != nil {
 		return fmt.Errorf("portsec: apply ruleset to %s: %w", t.Name, err)
 	}
+	k.rebuild = false
 	return nil
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -276,5 +277,58 @@ func TestSystemShutdownSurvivesRestart(t *testing.T) {
 	after := r.port(p1)
 	if after.Status != StatusShutdown || !after.ShutdownUntil.Equal(before.ShutdownUntil) || before.ShutdownUntil.IsZero() {
 		t.Fatalf("after restart: status %v until %v, want shutdown until %v", after.Status, after.ShutdownUntil, before.ShutdownUntil)
+	}
+}
+
+// A table left by an agent that keyed addresses by MAC only is adopted and
+// rebuilt with MAC . VLAN keys, in one transaction: its learned address
+// stays secure and unknown MACs stay blocked.
+func TestSystemLegacyTableRebuilt(t *testing.T) {
+	r := newRig(t, Options{})
+	r.eng.Close()
+	p1 := r.lab.Port1.Index
+	old := MAC(r.lab.H1.If.MAC)
+	legacy := fmt.Sprintf(`table bridge %[1]s {
+	set secure { type ether_addr; flags dynamic,timeout; elements = { %[2]s } ; }
+	set shut { type iface_index; flags dynamic; }
+	set allow_%[3]d { type ether_addr; size 1; flags dynamic,timeout; elements = { %[2]s } ; }
+	counter violations_%[3]d { }
+	chain port_%[3]d {
+		ether saddr @allow_%[3]d accept
+		add @allow_%[3]d { ether saddr } log prefix "portsec learn 3" group 7315 accept
+		counter name "violations_%[3]d" drop
+	}
+	chain ingress {
+		type filter hook prerouting priority filter; policy accept;
+		iif "p1" jump port_%[3]d
+	}
+}
+`, DefaultTable, old, p1)
+	r.nft("delete", "table", "bridge", DefaultTable)
+	cmd := r.lab.Bridge.Command("nft", "-f", "-")
+	cmd.Stdin = strings.NewReader(legacy)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("legacy table: %v: %s", err, out)
+	}
+	r.opts.Store = &MemStore{}
+	if err := r.opts.Store.Save(Snapshot{Global: DefaultGlobal(), Ports: []StoredPort{{Ifindex: p1, Config: secureConfig(1, Restrict)}}}); err != nil {
+		t.Fatal(err)
+	}
+	r.start()
+	ps := r.port(p1)
+	if len(ps.Entries) != 1 || ps.Entries[0].MAC != old || ps.Entries[0].VLAN != 1 {
+		t.Fatalf("entries after the rebuild %+v, want %s in VLAN 1", ps.Entries, old)
+	}
+	if out := r.nft("list", "set", "bridge", DefaultTable, allowSetName(p1)); !strings.Contains(out, "ether_addr . mark") {
+		t.Fatalf("allow set not rebuilt:\n%s", out)
+	}
+	h2 := sniff(t, r.lab.H2)
+	send(t, r.lab.H1, old, 1)
+	send(t, r.lab.H1, testMAC(0x70), 2)
+	if _, err := h2.Wait(1, from(old), 2*time.Second); err != nil {
+		t.Fatalf("the adopted address: %v", err)
+	}
+	if got := h2.WaitQuiet(from(testMAC(0x70)), 200*time.Millisecond, time.Second); len(got) != 0 {
+		t.Fatalf("%d frames of an unknown MAC passed", len(got))
 	}
 }
