@@ -75,10 +75,14 @@ func TestParseLog(t *testing.T) {
 	}{
 		{"learn on port 5", nflog.Attribute{Prefix: str("portsec learn 3"), InDev: u32(2), PhysInDev: u32(5), HwHeader: &hdr},
 			logEvent{gen: 3, ifindex: 5, mac: MAC{2, 0x99, 0, 0, 0, 7}, at: now}, true},
-		// TCI 0x0064 (VLAN 100) arrives byte-swapped as 0x6400.
+		// TPID 0x8100 and TCI 0x0064 (VLAN 100) arrive byte-swapped.
 		{"violation tagged", nflog.Attribute{Prefix: str("portsec violation 4294967295"), PhysInDev: u32(6), HwHeader: &hdr,
-			VLAN: &nflog.VLAN{Proto: 0x8100, TCI: 0x6400}},
+			VLAN: &nflog.VLAN{Proto: 0x0081, TCI: 0x6400}},
 			logEvent{violation: true, gen: 4294967295, ifindex: 6, mac: MAC{2, 0x99, 0, 0, 0, 7}, vlan: 100, at: now}, true},
+		// An 802.1ad tag (0x88a8) is not a VLAN for the rules: untagged.
+		{"802.1ad", nflog.Attribute{Prefix: str("portsec vlan-violation 2"), PhysInDev: u32(6), HwHeader: &hdr,
+			VLAN: &nflog.VLAN{Proto: 0xa888, TCI: 0x6400}},
+			logEvent{violation: true, vlanOnly: true, gen: 2, ifindex: 6, mac: MAC{2, 0x99, 0, 0, 0, 7}, at: now}, true},
 		{"no generation", nflog.Attribute{Prefix: str(prefixLearn), PhysInDev: u32(6), HwHeader: &hdr}, logEvent{}, false},
 		{"bad generation", nflog.Attribute{Prefix: str("portsec learn x1"), PhysInDev: u32(6), HwHeader: &hdr}, logEvent{}, false},
 		{"foreign prefix", nflog.Attribute{Prefix: str("other"), PhysInDev: u32(6), HwHeader: &hdr}, logEvent{}, false},

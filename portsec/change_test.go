@@ -155,10 +155,10 @@ func TestParsePortVLANs(t *testing.T) {
 		want Membership
 		ok   bool
 	}{
-		{"p1=10,20", "p1", Membership{Filtering: true, PVID: 10, Tagged: []uint16{20}}, true},
-		{"p1=10", "p1", Membership{Filtering: true, PVID: 10}, true},
-		{"trunk0=0,30,20,30", "trunk0", Membership{Filtering: true, Tagged: []uint16{20, 30}}, true},
-		{"p1=10,10,20", "p1", Membership{Filtering: true, PVID: 10, Tagged: []uint16{20}}, true},
+		{"p1=10,20", "p1", Membership{Filtering: true, Declared: true, PVID: 10, Tagged: []uint16{20}}, true},
+		{"p1=10", "p1", Membership{Filtering: true, Declared: true, PVID: 10}, true},
+		{"trunk0=0,30,20,30", "trunk0", Membership{Filtering: true, Declared: true, Tagged: []uint16{20, 30}}, true},
+		{"p1=10,10,20", "p1", Membership{Filtering: true, Declared: true, PVID: 10, Tagged: []uint16{20}}, true},
 		{"p1=4095", "", Membership{}, false},
 		{"p1=10,0", "", Membership{}, false},
 		{"p1=", "", Membership{}, false},

@@ -90,6 +90,12 @@ type Engine struct {
 
 	s   *state // owned by the loop
 	gen uint32 // last port generation handed out (loop)
+	// stale: an enforced port's VLANs changed since the table was last
+	// synced; the poll resyncs until a sync succeeds.
+	stale bool
+	// pendingDrop are addresses the model dropped (VLANs a port no
+	// longer carries) that the next sync removes from the kernel.
+	pendingDrop map[int][]addr
 }
 
 // New loads the store, adopts what the kernel table already holds (a
@@ -137,6 +143,21 @@ func (e *Engine) start() error {
 		return err
 	}
 	e.refreshMembership()
+	if ks.legacy {
+		// Addresses keyed by MAC only (an older agent): the table is
+		// rebuilt in one transaction with what was adopted from it (its
+		// addresses and err-disabled ports; the violation counters start
+		// again), and stored addresses move to the untagged VLAN.
+		e.opts.Log.Info("portsec: rebuilding a table of MAC-only sets with MAC . VLAN keys")
+		e.k.rebuild = true
+		for _, p := range e.s.ports {
+			old := p.entries
+			p.entries = make(map[addr]entry, len(old))
+			for a, en := range old {
+				p.entries[addr{a.mac, max(p.untaggedVLAN(), 1)}] = en
+			}
+		}
+	}
 	e.adopt(ks, now)
 	// Keep the generations the table logs with: the table stays as it is.
 	gens, err := e.k.generations(slices.Collect(maps.Keys(ks.ports)))
@@ -155,14 +176,6 @@ func (e *Engine) start() error {
 	if err := e.openNflog(ctx); err != nil {
 		cancel()
 		return err
-	}
-	if ks.legacy {
-		// Addresses keyed by MAC only (an older agent): the table is
-		// rebuilt in one transaction with what was adopted from it (its
-		// addresses and err-disabled ports; the violation counters
-		// start again).
-		e.opts.Log.Info("portsec: rebuilding a table of MAC-only sets with MAC . VLAN keys")
-		ks, e.k.rebuild = emptyKernelState(), true
 	}
 	if err := e.k.sync(e.s, ks, nil, nil, now); err != nil {
 		cancel()
@@ -238,6 +251,10 @@ func (e *Engine) Close() error {
 		<-e.done
 		if e.linkDone != nil {
 			close(e.linkDone)
+			go func() { // the subscriber may be blocked sending
+				for range e.linkUpdates {
+				}
+			}()
 		}
 		e.nf.Close()
 		e.links.Close()
@@ -324,9 +341,20 @@ func (e *Engine) Apply(cs []Change) error {
 }
 
 func (e *Engine) apply(cs []Change) error {
+	// The change set is checked against what the kernel holds now:
+	// queued events first, then the sets themselves (learns whose
+	// messages are not read yet).
+	for n := len(e.logs); n > 0; n-- {
+		e.handleLog(<-e.logs)
+	}
 	now := time.Now()
 	// Rules depend on the ports' VLANs: read them as they are now.
 	e.refreshMembership()
+	ks, err := e.k.read()
+	if err != nil {
+		return err
+	}
+	e.adopt(ks, now)
 	next := e.s.clone()
 	if err := applyAll(next, cs, now, e.opts.Minute); err != nil {
 		return err
@@ -354,13 +382,10 @@ func (e *Engine) apply(cs []Change) error {
 			q.gen = gen
 		}
 	}
-	ks, err := e.k.read()
-	if err != nil {
-		return err
-	}
 	if err := e.k.sync(next, ks, drop, release, now); err != nil {
 		return err
 	}
+	e.stale = false
 	prev := e.s
 	e.s, e.gen = next, gen
 	for i, q := range next.ports {
@@ -521,7 +546,7 @@ func (e *Engine) shut(ifindex int, p *port, now time.Time) {
 func (e *Engine) shutVLAN(ifindex int, p *port, vlan uint16, now time.Time) {
 	p.shutVLANs[vlan] = e.recovery(p, now)
 	e.emit(Event{Kind: EventVLANShutdown, Ifindex: ifindex, MAC: p.lastMAC, VLAN: vlan, At: now, Violations: p.violations})
-	if !e.flushDynamic(ifindex, p, vlan, now) {
+	if synced, _ := e.flushDynamic(ifindex, p, vlan, now); !synced {
 		e.resync(now) // the egress set learns of the VLAN
 	}
 	if err := e.save(); err != nil {
@@ -533,17 +558,19 @@ func (e *Engine) shutVLAN(ifindex int, p *port, vlan uint16, now time.Time) {
 func (e *Engine) resync(now time.Time) {
 	ks, err := e.k.read()
 	if err == nil {
-		err = e.k.sync(e.s, ks, nil, nil, now)
+		err = e.k.sync(e.s, ks, e.pendingDrop, nil, now)
 	}
 	if err != nil {
 		e.opts.Log.WithError(err).Warn("portsec: resync")
+		return
 	}
+	e.stale, e.pendingDrop = false, nil
 }
 
 // flushDynamic removes the port's dynamic addresses (of one VLAN, or all
 // when vlan is 0) from the model and the kernel; it reports whether the
-// table was synced.
-func (e *Engine) flushDynamic(ifindex int, p *port, vlan uint16, now time.Time) bool {
+// table was synced, and why not if it failed.
+func (e *Engine) flushDynamic(ifindex int, p *port, vlan uint16, now time.Time) (synced bool, err error) {
 	var gone []addr
 	for a, en := range p.entries {
 		if en.typ == Dynamic && (vlan == 0 || a.vlan == vlan) {
@@ -551,7 +578,7 @@ func (e *Engine) flushDynamic(ifindex int, p *port, vlan uint16, now time.Time) 
 		}
 	}
 	if len(gone) == 0 {
-		return false
+		return false, nil
 	}
 	// A reconcile with a new generation: learn messages already queued
 	// must not bring the flushed addresses back.
@@ -567,13 +594,13 @@ func (e *Engine) flushDynamic(ifindex int, p *port, vlan uint16, now time.Time) 
 	if err != nil {
 		p.entries, p.gen = old, oldGen
 		e.opts.Log.WithError(err).Warn("portsec: flush dynamic addresses")
-		return false
+		return false, err
 	}
 	e.gen++
 	for _, a := range gone {
 		e.emit(Event{Kind: EventAged, Ifindex: ifindex, MAC: a.mac, VLAN: a.vlan, At: now})
 	}
-	return true
+	return true, nil
 }
 
 func (e *Engine) setLink(ifindex int, up bool) {
@@ -656,7 +683,8 @@ func (e *Engine) poll() {
 		e.handleLog(<-e.logs)
 	}
 	now := time.Now()
-	resync := e.refreshMembership()
+	e.refreshMembership()
+	resync := false
 	ks, err := e.k.read()
 	if err != nil {
 		e.opts.Log.WithError(err).Warn("portsec: poll")
@@ -671,8 +699,8 @@ func (e *Engine) poll() {
 			if _, ok := have[a]; ok {
 				continue
 			}
-			if en.expires.IsZero() {
-				resync = true // a permanent address went missing: put it back
+			if en.expires.IsZero() && en.typ != Dynamic {
+				resync = true // a static or sticky address went missing: put it back
 				continue
 			}
 			delete(p.entries, a)
@@ -689,13 +717,8 @@ func (e *Engine) poll() {
 	e.adopt(ks, now)
 	e.adoptShutdowns(ks, now)
 	e.refreshCounters()
-	if resync {
-		if ks, err = e.k.read(); err == nil {
-			err = e.k.sync(e.s, ks, nil, nil, now)
-		}
-		if err != nil {
-			e.opts.Log.WithError(err).Warn("portsec: resync")
-		}
+	if resync || e.stale {
+		e.resync(now)
 	}
 }
 
@@ -703,7 +726,9 @@ func (e *Engine) poll() {
 // down (not when port security itself took it down).
 func (e *Engine) linkState(ifindex int, p *port, up bool, now time.Time) {
 	if p.operUp && !up && !p.shutdown {
-		e.flushDynamic(ifindex, p, 0, now)
+		if _, err := e.flushDynamic(ifindex, p, 0, now); err != nil {
+			return // still "up" here: the next poll tries again
+		}
 	}
 	p.operUp = up
 }
@@ -769,14 +794,25 @@ func (e *Engine) refreshMembership() (changed bool) {
 		if m.equal(p.vlans) {
 			continue
 		}
-		if e.s.enforced(p) && (m.PVID != p.vlans.PVID || m.MultiVLAN() != p.vlans.MultiVLAN()) {
+		if e.s.enforced(p) {
 			changed = true
+			e.stale = true
 		}
 		p.vlans = m
+		// Learned addresses of VLANs the port no longer carries go.
+		for a, en := range p.entries {
+			if en.typ == Dynamic && m.Filtering && !m.Carries(a.vlan) {
+				delete(p.entries, a)
+				if e.pendingDrop == nil {
+					e.pendingDrop = map[int][]addr{}
+				}
+				e.pendingDrop[i] = append(e.pendingDrop[i], a)
+			}
+		}
 		for v := range p.limits {
 			if !m.Carries(v) {
 				delete(p.limits, v)
-				dropped, changed = true, true
+				dropped = true
 			}
 		}
 	}

@@ -104,7 +104,9 @@ func parseLog(a nflog.Attribute, now time.Time) (logEvent, bool) {
 	default:
 		return ev, false
 	}
-	if a.VLAN != nil {
+	// Only an 802.1Q tag names the VLAN; the kernel rules treat other
+	// tags (802.1ad) as untagged frames, and so must the model.
+	if a.VLAN != nil && a.VLAN.Proto>>8|a.VLAN.Proto<<8 == 0x8100 {
 		tci := a.VLAN.TCI>>8 | a.VLAN.TCI<<8
 		ev.vlan = tci & 0x0fff
 	}

@@ -284,6 +284,7 @@ func (k *kernel) sync(s *state, ks kernelState, drop map[int][]addr, release map
 	c, t := k.conn, k.table
 	if k.rebuild {
 		c.DelTable(t)
+		ks = emptyKernelState()
 	}
 	c.AddTable(t)
 	secure := newSet(t, secureSetName, secureSetSize)
@@ -431,8 +432,9 @@ func (k *kernel) sync(s *state, ks kernelState, drop map[int][]addr, release map
 }
 
 // egressPairs are the (in, out) port pairs whose untagged frames must not
-// pass: out has err-disabled the VLAN that is in's declared PVID. A
-// filtering bridge's ports need none (their frames carry the tag).
+// pass: out has err-disabled VLAN V, and in is a declared port with PVID
+// V or, on a filtering bridge, a port carrying V (the frame lost its tag
+// because out sends V untagged).
 func egressPairs(s *state) []nftables.SetElement {
 	var out []nftables.SetElement
 	for _, o := range slices.Sorted(maps.Keys(s.ports)) {
@@ -442,7 +444,8 @@ func egressPairs(s *state) []nftables.SetElement {
 		}
 		for _, v := range slices.Sorted(maps.Keys(p.shutVLANs)) {
 			for _, in := range slices.Sorted(maps.Keys(s.members)) {
-				if m := s.members[in]; in != o && m.Filtering && m.PVID == v {
+				m := s.members[in]
+				if in != o && m.Filtering && (m.PVID == v || !m.Declared && m.Carries(v)) {
 					key := append(ifindexElem(in).Key, ifindexElem(o).Key...)
 					out = append(out, nftables.SetElement{Key: key})
 				}
@@ -458,6 +461,16 @@ func egressPairs(s *state) []nftables.SetElement {
 // they are gone), then the missing ones added.
 func queueSet(c *nftables.Conn, set *nftables.Set, have kernelElems, want map[addr]time.Duration, del []addr) error {
 	var dels, adds []nftables.SetElement
+	// Never more than the set holds: one port's overflow (addresses
+	// adopted from the kernel beyond a limit set since) must not fail the
+	// whole transaction. What is left out the poll drops from the model.
+	kept := 0
+	for a := range have {
+		if _, ok := want[a]; ok {
+			kept++
+		}
+	}
+	room := int(set.Size) - kept
 	for _, a := range del {
 		if _, ok := have[a]; ok {
 			if _, wanted := want[a]; !wanted {
@@ -472,8 +485,13 @@ func queueSet(c *nftables.Conn, set *nftables.Set, have kernelElems, want map[ad
 		}
 		if ok {
 			dels = append(dels, addrElem(a, 0))
+			room++
+		}
+		if room <= 0 {
+			continue
 		}
 		adds = append(adds, addrElem(a, want[a]))
+		room--
 	}
 	if err := c.AddSet(set, nil); err != nil {
 		return fmt.Errorf("portsec: queue set %s: %w", set.Name, err)

@@ -174,6 +174,8 @@ type Membership struct {
 	// them. Without it every VLAN passes and untagged frames count as
 	// VLAN 1.
 	Filtering bool
+	// Declared: the VLANs were declared, the bridge does not filter.
+	Declared bool
 	// PVID is the VLAN of untagged frames (the access VLAN); 0 on a
 	// filtering port without one, whose untagged frames the bridge drops.
 	PVID uint16
@@ -212,7 +214,7 @@ func ParsePortVLANs(s string) (name string, m Membership, err error) {
 	if !ok || name == "" || list == "" {
 		return "", m, fmt.Errorf("portsec: %q is not NAME=PVID[,VLAN...]", s)
 	}
-	m.Filtering = true
+	m.Filtering, m.Declared = true, true
 	for i, f := range strings.Split(list, ",") {
 		v, err := strconv.ParseUint(strings.TrimSpace(f), 10, 16)
 		if err != nil || v > 4094 || (v == 0 && i > 0) {
@@ -230,7 +232,7 @@ func ParsePortVLANs(s string) (name string, m Membership, err error) {
 }
 
 func (m Membership) equal(o Membership) bool {
-	return m.Filtering == o.Filtering && m.PVID == o.PVID && slices.Equal(m.Tagged, o.Tagged)
+	return m.Filtering == o.Filtering && m.Declared == o.Declared && m.PVID == o.PVID && slices.Equal(m.Tagged, o.Tagged)
 }
 
 // Global holds the device-wide settings.

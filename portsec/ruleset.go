@@ -151,11 +151,12 @@ func shutRule() []expr.Any {
 }
 
 // egressShutRules drop frames leaving by a port in a VLAN err-disabled
-// there. A filtering bridge has given every frame its VLAN by the forward
-// hook (untagged ones the ingress port's PVID), so the tag is there. With
-// declared VLANs an untagged frame belongs to the PVID of the port it came
-// in by: the pairs (in, out) of such frames that must not pass are in the
-// egress set, kept by the engine.
+// there. A tagged frame names its VLAN. An untagged one: with declared
+// VLANs it belongs to the PVID of the port it came in by; on a filtering
+// bridge the tag was already stripped for an egress port that sends the
+// VLAN untagged (its PVID), so it may come from any port carrying the
+// VLAN. The pairs (in, out) of untagged frames that must not pass are in
+// the egress set, kept by the engine.
 func egressShutRules() [][]expr.Any {
 	tagged := append(etherTypeIs(true), loadVLAN()...)
 	tagged = append(tagged,
@@ -341,7 +342,9 @@ func portRules(ifindex int, p *port, group uint16, minute time.Duration) [][]exp
 	for _, c := range classes {
 		out = append(out, classRules(c, ifindex, p, group, minute)...)
 	}
-	return out
+	// Whatever no rule took (untagged frames of a port without PVID) must
+	// not reach the base chain's accept.
+	return append(out, []expr.Any{&expr.Verdict{Kind: expr.VerdictDrop}})
 }
 
 func classRules(c frameClass, ifindex int, p *port, group uint16, minute time.Duration) [][]expr.Any {

@@ -3,6 +3,7 @@ package portsec
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -330,5 +331,75 @@ func TestSystemLegacyTableRebuilt(t *testing.T) {
 	}
 	if got := h2.WaitQuiet(from(testMAC(0x70)), 200*time.Millisecond, time.Second); len(got) != 0 {
 		t.Fatalf("%d frames of an unknown MAC passed", len(got))
+	}
+}
+
+// Frames the rules treat as untagged must be untagged for the model too:
+// an 802.1ad-tagged frame is learned in the PVID, and the engine keeps
+// working (it once recorded the S-tag's VLAN, disagreed with the kernel
+// and could no longer sync).
+func TestSystemQinQFrameIsUntagged(t *testing.T) {
+	r := newRig(t, Options{})
+	p1, p2 := r.lab.Port1.Index, r.lab.Port2.Index
+	r.apply(SetPort(p1, secureConfig(1, Restrict)))
+	src := testMAC(0x80)
+	frame := append(append([]byte{}, netlab.Broadcast...), src[:]...)
+	frame = append(frame, 0x88, 0xa8, 0x00, 30, 0x88, 0xb5)
+	frame = append(frame, make([]byte, 46)...)
+	if err := r.lab.H1.SendFrames("eth0", frame); err != nil {
+		t.Fatal(err)
+	}
+	if ev := waitEvents(t, r.eng, EventLearned, p1, 1, 2*time.Second); len(ev) != 1 || ev[0].VLAN != 1 {
+		t.Fatalf("learn events %+v, want %s in VLAN 1", ev, src)
+	}
+	time.Sleep(3 * r.opts.PollInterval)
+	if got := entryKeys(r.port(p1)); len(got) != 1 || got[addr{src, 1}] != Dynamic {
+		t.Fatalf("entries %v", got)
+	}
+	r.apply(SetPort(p2, secureConfig(1, Restrict)))
+}
+
+// A port declared without access VLAN (a trunk with no native VLAN) has
+// no rules for untagged frames: they are dropped, not let through.
+func TestSystemNoPVIDDropsUntagged(t *testing.T) {
+	_, m, err := ParsePortVLANs("p1=0,20")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRig(t, Options{PortVLANs: map[string]Membership{"p1": m}})
+	p1 := r.lab.Port1.Index
+	r.apply(SetPort(p1, secureConfig(3, Restrict)))
+	h2 := sniff(t, r.lab.H2)
+	send(t, r.lab.H1, testMAC(0x90), 3)
+	sendTagged(t, r.lab.H1, testMAC(0x91), voiceVLAN, 1)
+	if _, err := h2.Wait(1, inVLAN(testMAC(0x91), voiceVLAN), 2*time.Second); err != nil {
+		t.Fatalf("tagged frame of the trunk: %v", err)
+	}
+	if got := h2.WaitQuiet(from(testMAC(0x90)), 200*time.Millisecond, time.Second); len(got) != 0 {
+		t.Fatalf("%d untagged frames passed a port without PVID", len(got))
+	}
+	if got := entryKeys(r.port(p1)); len(got) != 1 {
+		t.Fatalf("entries %v, want only the tagged address", got)
+	}
+}
+
+// A change set is checked against what the kernel has learned even when
+// its learn message is not read yet: a VLAN limit below that count is
+// refused instead of building a set the kernel cannot fill.
+func TestSystemLimitCountsUnreadLearns(t *testing.T) {
+	r := newRig(t, Options{PollInterval: time.Minute})
+	p1 := r.lab.Port1.Index
+	r.apply(SetPort(p1, secureConfig(3, Restrict)))
+	send(t, r.lab.H1, testMAC(0xa0), 1)
+	waitEvents(t, r.eng, EventLearned, p1, 1, 2*time.Second)
+	// A learn the engine has not heard of (as if its message were queued).
+	r.nft("add", "element", "bridge", DefaultTable, allowSetName(p1), "{ "+testMAC(0xa1).String()+" . 1 }")
+	err := r.eng.Apply([]Change{SetVLANLimit(p1, 1, 1)})
+	if !errors.Is(err, ErrInconsistent) {
+		t.Fatalf("limit 1 over two learned addresses: %v, want inconsistent", err)
+	}
+	r.apply(SetVLANLimit(p1, 1, 2), SetPort(r.lab.Port2.Index, secureConfig(1, Protect)))
+	if got := entryKeys(r.port(p1)); len(got) != 2 {
+		t.Fatalf("entries %v, want both addresses", got)
 	}
 }
