@@ -49,8 +49,10 @@ func (b *dpBed) walkLI(root string) []gosnmp.SnmpPDU {
 func TestInterceptMediationTimeout(t *testing.T) {
 	t.Parallel()
 	b, lab := startRouterBed(t)
-	loud := mdSpec{id: 61, dest: netip.AddrPortFrom(lab.MD.If.IPv4(), mdPort), timeout: 5 * time.Second}
-	silent := mdSpec{id: 62, dest: netip.AddrPortFrom(lab.MD.If.IPv4(), mdPort+1), timeout: 5 * time.Second, silent: true}
+	// 8 s leave room for the checks before the timeout on a loaded CI
+	// machine (at 5 s the counters were once read after the MD was gone).
+	loud := mdSpec{id: 61, dest: netip.AddrPortFrom(lab.MD.If.IPv4(), mdPort), timeout: 8 * time.Second}
+	silent := mdSpec{id: 62, dest: netip.AddrPortFrom(lab.MD.If.IPv4(), mdPort+1), timeout: 8 * time.Second, silent: true}
 	caps := []*netlab.Capture{b.capture(mdPort), b.capture(mdPort + 1)}
 	h2 := lab.H2.If.IPv4()
 	filter := func(port uint16) ipFilter {
@@ -71,8 +73,8 @@ func TestInterceptMediationTimeout(t *testing.T) {
 		b.checkCounters(md.id, 1, 3)
 	}
 
-	// The rows disappear at the timeout (whole seconds: 4 to 5 s from the
-	// SET); give it 10 s.
+	// The rows disappear at the timeout (whole seconds: 7 to 8 s from the
+	// SET); give it 10 s more.
 	deadline := time.Now().Add(10 * time.Second)
 	for len(b.rowsOf(mdEntry, loud.id))+len(b.rowsOf(mdEntry, silent.id)) > 0 {
 		if time.Now().After(deadline) {
