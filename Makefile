@@ -6,7 +6,7 @@ FUZZTIME ?= 30s
 # Debian packages the tests need (the test bed, capture checks, netns tests).
 TEST_DEBS := snmpd snmp smitools snmptrapd tshark iproute2 nftables netsniff-ng
 # Packages measured with -race on top of the plain run (race doubles time).
-RACE_PKGS := $(foreach d,agent intercept,$(if $(wildcard $(d)/*.go $(d)/*/*.go),./$(d)/...))
+RACE_PKGS := $(foreach d,agent intercept portsec,$(if $(wildcard $(d)/*.go $(d)/*/*.go),./$(d)/...))
 # Benchmarks: packages, and programs that print comparison figures
 # (the lead adds them, e.g. BENCH_PROGRAMS += ./cmd/benchfig).
 # BENCH_FIGURES are the end-to-end figures (private snmpd, fixed workloads,
