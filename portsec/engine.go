@@ -824,15 +824,6 @@ func (e *Engine) refreshMembership() (changed bool) {
 	return changed
 }
 
-func filteringPort(links []netlink.Link, ifindex int, filtering map[int]bool) bool {
-	for _, l := range links {
-		if l.Attrs().Index == ifindex {
-			return filtering[l.Attrs().MasterIndex]
-		}
-	}
-	return false
-}
-
 // memberships reads the VLANs of every bridge port of the namespace.
 func (e *Engine) memberships() (map[int]Membership, error) {
 	links, err := e.links.LinkList()
@@ -871,7 +862,7 @@ func (e *Engine) memberships() (map[int]Membership, error) {
 	}
 	for i, infos := range vlans {
 		m, ok := out[int(i)]
-		if !ok || !m.Filtering || !filteringPort(links, int(i), filtering) {
+		if !ok || !m.Filtering || m.Declared {
 			continue
 		}
 		for _, info := range infos {

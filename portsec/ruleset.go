@@ -358,11 +358,13 @@ func classRules(c frameClass, ifindex int, p *port, group uint16, minute time.Du
 			limited = append(limited, v)
 		}
 	}
-	vlanIs := func(v uint16) expr.Any {
-		if c != classTagged {
-			return nil
+	// forVLAN is key for the frames of VLAN v (tagged frames are tested;
+	// untagged ones are in the PVID, the only v they get rules for).
+	forVLAN := func(v uint16, more ...expr.Any) []expr.Any {
+		if c == classTagged {
+			return key(append([]expr.Any{&expr.Cmp{Op: expr.CmpOpEq, Register: regVLAN, Data: vlanValue(v)}}, more...)...)
 		}
-		return &expr.Cmp{Op: expr.CmpOpEq, Register: regVLAN, Data: vlanValue(v)}
+		return key(more...)
 	}
 	var rules [][]expr.Any
 
@@ -379,7 +381,7 @@ func classRules(c frameClass, ifindex int, p *port, group uint16, minute time.Du
 	t := time.Duration(p.cfg.AgingTime) * minute
 	if inactivity {
 		for _, v := range limited {
-			rules = append(rules, key(vlanIs(v), &expr.Lookup{SourceRegister: regKey, SetName: allow},
+			rules = append(rules, forVLAN(v, &expr.Lookup{SourceRegister: regKey, SetName: allow},
 				dynset(allow, unix.NFT_DYNSET_OP_UPDATE, t), dynset(secureSetName, unix.NFT_DYNSET_OP_UPDATE, t),
 				dynset(vlanSetName(ifindex, v), unix.NFT_DYNSET_OP_UPDATE, t), &expr.Verdict{Kind: expr.VerdictAccept}))
 		}
@@ -401,18 +403,14 @@ func classRules(c frameClass, ifindex int, p *port, group uint16, minute time.Du
 	for _, v := range limited {
 		vset := vlanSetName(ifindex, v)
 		rules = append(rules,
-			key(vlanIs(v), dynset(vset, unix.NFT_DYNSET_OP_ADD, lt), dynset(allow, unix.NFT_DYNSET_OP_ADD, lt),
+			forVLAN(v, dynset(vset, unix.NFT_DYNSET_OP_ADD, lt), dynset(allow, unix.NFT_DYNSET_OP_ADD, lt),
 				dynset(secureSetName, unix.NFT_DYNSET_OP_ADD, lt), logTo(group, prefixLearn, p.gen),
 				&expr.Verdict{Kind: expr.VerdictAccept}),
-			key(append([]expr.Any{vlanIs(v), &expr.Lookup{SourceRegister: regKey, SetName: vset}, dynset(vset, dynsetOpDelete, 0)},
+			forVLAN(v, append([]expr.Any{&expr.Lookup{SourceRegister: regKey, SetName: vset}, dynset(vset, dynsetOpDelete, 0)},
 				violationAction(ifindex, p, false, group)...)...),
-			key(append([]expr.Any{vlanIs(v)}, violationAction(ifindex, p, true, group)...)...))
+			forVLAN(v, violationAction(ifindex, p, true, group)...))
 	}
 	rules = append(rules, key(dynset(allow, unix.NFT_DYNSET_OP_ADD, lt), dynset(secureSetName, unix.NFT_DYNSET_OP_ADD, lt),
 		logTo(group, prefixLearn, p.gen), &expr.Verdict{Kind: expr.VerdictAccept}))
-	rules = append(rules, key(violationAction(ifindex, p, false, group)...))
-	for i, r := range rules {
-		rules[i] = slices.DeleteFunc(r, func(x expr.Any) bool { return x == nil })
-	}
-	return rules
+	return append(rules, key(violationAction(ifindex, p, false, group)...))
 }

@@ -61,16 +61,6 @@ func (p *port) clone() *port {
 	return &c
 }
 
-func (p *port) count(t EntryType) int {
-	n := 0
-	for _, e := range p.entries {
-		if e.typ == t {
-			n++
-		}
-	}
-	return n
-}
-
 // inVLAN counts the port's addresses in vlan.
 func (p *port) inVLAN(vlan uint16) int {
 	n := 0
