@@ -7,10 +7,10 @@ import (
 	"github.com/florianl/go-nflog/v2"
 )
 
-// TestSystemAging shortens the minute to 300 ms: with inactivity aging a
+// TestSystemAging shortens the minute to 600 ms: with inactivity aging a
 // MAC that keeps talking stays; with absolute aging it expires anyway.
 func TestSystemAging(t *testing.T) {
-	const minute = 300 * time.Millisecond
+	const minute = 600 * time.Millisecond // 6 gaps between frames: margin under -race
 	tests := []struct {
 		name      string
 		aging     AgingType

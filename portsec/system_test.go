@@ -204,7 +204,7 @@ func TestSystemProtectDropsSilently(t *testing.T) {
 }
 
 func TestSystemShutdownAndRecovery(t *testing.T) {
-	r := newRig(t, Options{Minute: 400 * time.Millisecond})
+	r := newRig(t, Options{Minute: time.Second})
 	p1 := r.lab.Port1.Index
 	cfg := secureConfig(1, Shutdown)
 	cfg.ShutdownTimeout = 1

@@ -188,7 +188,7 @@ func TestSystemVLANSameMACTwoVLANs(t *testing.T) {
 // VLAN's own limit err-disables only that VLAN, in both directions, and
 // ShutdownTimeout brings it back.
 func TestSystemVLANShutdown(t *testing.T) {
-	r := vlanRig(t, Options{Minute: 500 * time.Millisecond})
+	r := vlanRig(t, Options{Minute: time.Second})
 	p1 := r.lab.Port1.Index
 	cfg := voiceConfig(Shutdown)
 	cfg.ShutdownTimeout = 2
@@ -222,7 +222,7 @@ func TestSystemVLANShutdown(t *testing.T) {
 	if got := h1.WaitQuiet(from(MAC(r.lab.H2.If.MAC)), 200*time.Millisecond, time.Second); len(got) != 0 {
 		t.Fatalf("%d frames of VLAN %d reached the shut port", len(got), accessVLAN)
 	}
-	if ev := waitEvents(t, r.eng, EventVLANRecovered, p1, 1, 3*time.Second); len(ev) != 1 || ev[0].VLAN != accessVLAN {
+	if ev := waitEvents(t, r.eng, EventVLANRecovered, p1, 1, 4*time.Second); len(ev) != 1 || ev[0].VLAN != accessVLAN {
 		t.Fatalf("no recovery of VLAN %d: %+v", accessVLAN, ev)
 	}
 	send(t, r.lab.H1, pc, 1)
